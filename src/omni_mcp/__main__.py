@@ -1,0 +1,3 @@
+from omni_mcp.cli import main
+
+main()

@@ -1,0 +1,168 @@
+"""create_app(settings) -> the one Starlette application: gateway, health and plugin routes."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import anyio.to_thread
+from loguru import logger
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
+
+from omni_mcp.db import migrate
+from omni_mcp.db.engine import create_db_engine, describe_url
+from omni_mcp.gateway.server import build_mcp_server
+from omni_mcp.observability.request_id import RequestIdMiddleware
+from omni_mcp.plugins import PluginHost, get_plugin_manager
+from omni_mcp.runtime import Runtime
+from omni_mcp.security.body_limit import BodyLimitMiddleware
+from omni_mcp.security.origin import LOOPBACK_HOST_PATTERNS, OriginMiddleware
+from omni_mcp.settings import Settings
+
+
+class DatabaseNotReady(RuntimeError):
+    """The schema is missing or older than this version of omni-mcp needs."""
+
+
+class GatewayEndpoint:
+    """ASGI endpoint for /mcp; the SDK session manager behind it exists only while the app runs."""
+
+    def __init__(self) -> None:
+        self.manager: StreamableHTTPSessionManager | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.manager is None:
+            response = JSONResponse({"error": "the gateway is starting or stopping"}, status_code=503)
+            await response(scope, receive, send)
+            return
+        await self.manager.handle_request(scope, receive, send)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    plugins: PluginHost | None = None,
+    extra_plugins: Iterable[tuple[str, object]] = (),
+) -> Starlette:
+    """Build the application. Plugins load now; they start (and the database is checked) in the lifespan."""
+    host = plugins or get_plugin_manager(settings.plugins, extra_plugins=extra_plugins)
+    runtime = Runtime(settings, host, create_db_engine(settings.database))
+    endpoint = GatewayEndpoint()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        logger.info("database: {}", describe_url(runtime.engine))
+        await anyio.to_thread.run_sync(prepare_database, runtime)
+        await runtime.start()
+        app.router.routes.extend(await _plugin_routes(runtime))
+        manager = StreamableHTTPSessionManager(
+            app=build_mcp_server(runtime),
+            json_response=False,
+            stateless=False,
+            max_request_body_size=settings.gateway.max_body_bytes,
+            session_idle_timeout=settings.gateway.session_idle_timeout,
+            max_sessions=settings.gateway.max_sessions,
+        )
+        try:
+            async with manager.run():
+                endpoint.manager = manager
+                _log_ready(runtime)
+                yield
+        finally:
+            endpoint.manager = None
+            await runtime.stop()
+            runtime.engine.dispose()
+
+    async def health(request: Request) -> JSONResponse:
+        return await health_response(runtime)
+
+    routes: list[BaseRoute] = [
+        Route("/health", health, methods=["GET"]),
+        Route(settings.gateway.path, endpoint, methods=["GET", "POST", "DELETE"]),
+    ]
+    app = Starlette(routes=routes, middleware=_middleware(settings), lifespan=lifespan)
+    app.state.runtime = runtime
+    return app
+
+
+def _middleware(settings: Settings) -> list[Middleware]:
+    gateway = settings.gateway
+    hosts = gateway.allowed_hosts or (list(LOOPBACK_HOST_PATTERNS) if settings.binds_loopback else [])
+    return [
+        Middleware(RequestIdMiddleware),
+        Middleware(
+            OriginMiddleware,
+            allowed_origins=gateway.allowed_origins,
+            allowed_hosts=hosts,
+            mcp_path=gateway.path,
+        ),
+        Middleware(BodyLimitMiddleware, max_bytes=gateway.max_body_bytes, mcp_path=gateway.path),
+    ]
+
+
+def prepare_database(runtime: Runtime) -> None:
+    """Create the schema in an empty database (when allowed); refuse to serve on an outdated one."""
+    engine = runtime.engine
+    if migrate.is_empty(engine) and runtime.settings.database.auto_migrate:
+        logger.info("empty database: creating the schema")
+        migrate.upgrade(engine)
+        return
+    current, head = migrate.current_revision(engine), migrate.head_revision(engine)
+    if current != head:
+        raise DatabaseNotReady(
+            f"the database schema is at revision {current or 'none'} but this omni-mcp needs {head}; "
+            "run `omni-mcp db upgrade` first"
+        )
+
+
+async def _plugin_routes(runtime: Runtime) -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
+    async for name, result, error in runtime.plugins.call_each("register_routes", runtime=runtime):
+        if error is not None:
+            logger.opt(exception=error).error("plugin {} could not register its routes", name)
+            continue
+        routes.extend(result or [])
+    return routes
+
+
+async def health_response(runtime: Runtime) -> JSONResponse:
+    states = await runtime.check_health()
+    core_ok = all(state.health.ok for state in states.values() if state.info.source == "core")
+    plugins_ok = all(state.health.ok for state in states.values())
+    status = "healthy" if plugins_ok else ("degraded" if core_ok else "unhealthy")
+    body: dict[str, Any] = {
+        "status": status,
+        "version": runtime.version,
+        "uptime_seconds": round(runtime.uptime_seconds, 3),
+        "plugins": {
+            name: {
+                "status": state.health.status,
+                "version": state.info.version,
+                "detail": state.health.detail,
+                "serving": not state.withheld,
+            }
+            for name, state in states.items()
+        },
+    }
+    return JSONResponse(body, status_code=200 if core_ok else 503)
+
+
+def _log_ready(runtime: Runtime) -> None:
+    capabilities = runtime.capabilities
+    logger.info(
+        "serving {} tools, {} prompts, {} resources from {} plugins",
+        len(capabilities.tools),
+        len(capabilities.prompts),
+        len(capabilities.resources) + len(capabilities.templates),
+        sum(1 for state in runtime.states.values() if state.info.source != "core" and not state.withheld),
+    )
+    for name, state in runtime.states.items():
+        if state.withheld:
+            logger.error("plugin {} is not served: {}", name, state.health.detail)

@@ -1,0 +1,1 @@
+"""What plugins contribute: tools, prompts and resources, declared with plain Python objects."""

@@ -1,0 +1,203 @@
+"""The omni-mcp command line: serve, db, plugins, tools; plugins may add their own commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import click
+from loguru import logger
+
+from omni_mcp.__about__ import __version__
+from omni_mcp.settings import Settings, SettingsError, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_option(fn: F) -> F:
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="TOML settings file (default: $OMNI_MCP_CONFIG).",
+    )(fn)
+
+
+def json_option(fn: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")(fn)
+
+
+def settings_or_exit(config_file: Path | None, **overrides: dict[str, Any]) -> Settings:
+    try:
+        return load_settings(config_file, **overrides)
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def emit(data: Any, as_json: bool, lines: list[str]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        click.echo("\n".join(lines) if lines else "(none)")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="omni-mcp")
+def cli() -> None:
+    """omni-mcp: many MCP servers behind one gateway, for many organizations."""
+
+
+@cli.command()
+@config_option
+@click.option("--host", default=None, help="Interface to bind (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 37373).")
+def serve(config_file: Path | None, host: str | None, port: int | None) -> None:
+    """Serve the gateway over streamable HTTP."""
+    import uvicorn
+
+    from omni_mcp.app import create_app
+    from omni_mcp.observability.logging import configure_logging
+
+    settings = settings_or_exit(config_file, server={"host": host, "port": port})
+    configure_logging(settings.logging)
+    app = create_app(settings)
+    server = settings.server
+    display_host = f"[{server.host}]" if ":" in server.host else server.host
+    logger.info(
+        "omni-mcp {} on http://{}:{}{}", __version__, display_host, server.port, settings.gateway.path
+    )
+    if not settings.binds_loopback:
+        logger.warning("bound to {}: reachable from other machines", server.host)
+    uvicorn.run(
+        app, host=server.host, port=server.port, log_config=None, lifespan="on", timeout_graceful_shutdown=10
+    )
+
+
+@cli.group()
+def db() -> None:
+    """Database schema management."""
+
+
+@db.command("upgrade")
+@config_option
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(config_file: Path | None, revision: str) -> None:
+    """Migrate the database to the newest schema (or --revision)."""
+    from omni_mcp.db import migrate
+    from omni_mcp.db.engine import create_db_engine, describe_url
+
+    settings = settings_or_exit(config_file)
+    engine = create_db_engine(settings.database)
+    migrate.upgrade(engine, revision)
+    click.echo(f"database {describe_url(engine)} is at revision {migrate.current_revision(engine)}")
+
+
+@db.command("downgrade")
+@config_option
+@click.argument("revision")
+def db_downgrade(config_file: Path | None, revision: str) -> None:
+    """Migrate the database down to REVISION ('base' removes every table)."""
+    from omni_mcp.db import migrate
+    from omni_mcp.db.engine import create_db_engine, describe_url
+
+    settings = settings_or_exit(config_file)
+    engine = create_db_engine(settings.database)
+    migrate.downgrade(engine, revision)
+    click.echo(f"database {describe_url(engine)} is at revision {migrate.current_revision(engine) or 'base'}")
+
+
+@cli.group()
+def plugins() -> None:
+    """Installed plugins."""
+
+
+@plugins.command("list")
+@config_option
+@json_option
+def plugins_list(config_file: Path | None, as_json: bool) -> None:
+    """List plugins with their version, origin and any load error."""
+    from omni_mcp.plugins import get_plugin_manager
+
+    host = get_plugin_manager(settings_or_exit(config_file).plugins)
+    rows = [
+        {
+            "name": info.name,
+            "version": info.version,
+            "source": info.source,
+            "distribution": info.distribution,
+            "error": host.load_errors.get(info.name),
+        }
+        for info in host.info.values()
+    ]
+    lines = [
+        f"{r['name']:<40} {r['version']:<12} {r['source']}" + (f"  ERROR: {r['error']}" if r["error"] else "")
+        for r in rows
+    ]
+    emit(rows, as_json, lines)
+
+
+@cli.group()
+def tools() -> None:
+    """Tools the gateway serves."""
+
+
+@tools.command("list")
+@config_option
+@json_option
+def tools_list(config_file: Path | None, as_json: bool) -> None:
+    """List every tool with the plugin behind it."""
+    from omni_mcp.gateway.capabilities import CapabilityClash, collect_capabilities
+    from omni_mcp.plugins import get_plugin_manager
+
+    host = get_plugin_manager(settings_or_exit(config_file).plugins)
+    try:
+        collected = anyio.run(collect_capabilities, host)
+    except CapabilityClash as error:
+        raise click.ClickException(str(error)) from None
+    rows = [
+        {"name": name, "plugin": owned.plugin, "description": owned.item.description}
+        for name, owned in sorted(collected.capabilities.tools.items())
+    ]
+    lines = [
+        f"{r['name']:<48} {r['plugin']:<20} {r['description'].splitlines()[0] if r['description'] else ''}"
+        for r in rows
+    ]
+    for plugin, reason in collected.failed.items():
+        lines.append(f"(plugin {plugin} withheld: {reason})")
+    emit(rows, as_json, lines)
+
+
+def build_cli() -> click.Group:
+    """The command line with plugin commands added (plugins chosen by the environment's settings)."""
+    from omni_mcp.plugins import get_plugin_manager
+
+    try:
+        plugin_settings = load_settings().plugins
+    except SettingsError:
+        return cli  # the command itself will report the bad settings
+    host = get_plugin_manager(plugin_settings)
+    for name, error in _each_hook_error(host, cli):
+        click.echo(f"warning: plugin {name} could not add its commands: {error}", err=True)
+    return cli
+
+
+def _each_hook_error(host: Any, group: click.Group) -> list[tuple[str, str]]:
+    errors = []
+    for impl in host.manager.hook.register_commands.get_hookimpls():
+        try:
+            impl.function(cli=group)
+        except Exception as error:  # one plugin's broken command must not break the CLI
+            errors.append((impl.plugin_name, f"{type(error).__name__}: {error}"))
+    return errors
+
+
+def main() -> None:
+    try:
+        build_cli()(prog_name="omni-mcp")
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,108 @@
+"""What a plugin handler is given about the call it serves: who asks, for which org, and a way back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import mcp.types as types
+from loguru import logger as _root_logger
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from loguru import Logger
+    from mcp.server.context import ServerRequestContext
+
+    from omni_mcp.gateway.events import ChangeEvents
+
+LOG_LEVELS: tuple[types.LoggingLevel, ...] = (
+    "debug",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "critical",
+    "alert",
+    "emergency",
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The caller, as authentication resolved it. Never carries the caller's credential."""
+
+    id: str
+    organization: str
+    role: str = "member"
+    permissions: frozenset[str] = frozenset()
+    kind: str = "user"
+
+    @classmethod
+    def local(cls, organization: str = "default") -> Actor:
+        """The single user of an unauthenticated loopback install."""
+        return cls(id="local", organization=organization, role="owner", kind="local")
+
+
+@dataclass
+class CallContext:
+    """Passed to tool, prompt and resource handlers that ask for it (a parameter typed CallContext)."""
+
+    plugin: str
+    name: str
+    actor: Actor
+    request_id: str
+    settings: BaseModel | None = None
+    logger: Logger = field(default=_root_logger)
+    sdk: ServerRequestContext[Any, Any] | None = field(default=None, repr=False)
+    events: ChangeEvents | None = field(default=None, repr=False)
+    input_responses: dict[str, Any] | None = None
+    """2026-07-28 multi-round tools: the client's answers to the input requests of the previous round."""
+    request_state: str | None = None
+    """2026-07-28 multi-round tools: the state this tool returned last round (verified by the gateway)."""
+
+    async def report_progress(
+        self, progress: float, total: float | None = None, message: str | None = None
+    ) -> None:
+        """Send notifications/progress to the client, if it asked for progress on this request."""
+        if self.sdk is not None:
+            await self.sdk.session.report_progress(progress, total, message)
+
+    async def log(self, level: types.LoggingLevel, data: Any, logger_name: str | None = None) -> None:
+        """Send a log message to the client (notifications/message), scoped to this request."""
+        if level not in LOG_LEVELS:
+            raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}")
+        if self.sdk is not None:
+            await self.sdk.session.send_log_message(
+                level, data, logger_name or self.plugin, related_request_id=self.sdk.request_id
+            )
+
+    async def sample(
+        self, messages: list[types.SamplingMessage], max_tokens: int, **options: Any
+    ) -> types.CreateMessageResult | types.CreateMessageResultWithTools:
+        """Ask the client's model for a completion (handshake era; 2026-07-28 uses input_required results)."""
+        sdk = self._require_sdk()
+        result: (
+            types.CreateMessageResult | types.CreateMessageResultWithTools
+        ) = await sdk.session.create_message(
+            messages, max_tokens=max_tokens, related_request_id=sdk.request_id, **options
+        )
+        return result
+
+    async def elicit(self, message: str, requested_schema: types.ElicitRequestedSchema) -> types.ElicitResult:
+        """Ask the user for structured input (handshake era; 2026-07-28 uses input_required results)."""
+        sdk = self._require_sdk()
+        return await sdk.session.elicit_form(message, requested_schema, related_request_id=sdk.request_id)
+
+    def _require_sdk(self) -> ServerRequestContext[Any, Any]:
+        if self.sdk is None:
+            raise RuntimeError("this call has no client connection to ask")
+        return self.sdk
+
+    @property
+    def protocol_version(self) -> str | None:
+        return self.sdk.protocol_version if self.sdk is not None else None
+
+    @property
+    def client_capabilities(self) -> types.ClientCapabilities | None:
+        """What the client declared it supports (sampling, elicitation, roots), when known."""
+        return self.sdk.session.client_capabilities if self.sdk is not None else None

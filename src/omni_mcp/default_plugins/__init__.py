@@ -1,0 +1,1 @@
+"""Behaviour of the core written as ordinary plugins."""

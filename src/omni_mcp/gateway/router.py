@@ -1,0 +1,190 @@
+"""Resolve a tool, prompt or resource name to its plugin and run it: validated, isolated, bounded in time."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import anyio
+import mcp.types as types
+from loguru import logger
+from mcp.shared.exceptions import MCPError
+
+from omni_mcp.capabilities.prompts import render_template, to_prompt_result
+from omni_mcp.capabilities.resources import to_read_result
+from omni_mcp.capabilities.signatures import ArgumentsError, context_parameter
+from omni_mcp.capabilities.tools import ToolError, error_result, to_call_result
+from omni_mcp.context import CallContext
+from omni_mcp.gateway.request_state import RequestStateSealer
+from omni_mcp.plugins import await_me_maybe
+from omni_mcp.runtime import Runtime
+
+R = TypeVar("R")
+
+ContextFactory = Callable[[str, str], CallContext]
+"""`(plugin, name) -> CallContext` for the request being served."""
+
+
+class Router:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        secret = runtime.settings.gateway.state_secret
+        self.sealer = RequestStateSealer(
+            secret.get_secret_value().encode() if secret else secrets.token_bytes(32)
+        )
+
+    async def call_tool(
+        self, params: types.CallToolRequestParams, make_context: ContextFactory
+    ) -> types.CallToolResult | types.InputRequiredResult:
+        name = params.name
+        owned = self.runtime.capabilities.tools.get(name)
+        if owned is None:
+            raise MCPError(types.INVALID_PARAMS, f"Unknown tool: {name}")
+        tool = owned.item
+        try:
+            kwargs = tool.signature.validate(dict(params.arguments or {}))
+        except ArgumentsError as error:
+            return error_result(f"Invalid arguments for tool '{name}': {error}")
+        context = make_context(owned.plugin, name)
+        self._open_rounds(context, params, f"tool:{name}")
+        if tool.signature.context_param is not None:
+            kwargs[tool.signature.context_param] = context
+        timeout = self.runtime.settings.gateway.tool_timeout
+        started = time.perf_counter()
+        try:
+            with anyio.fail_after(timeout):
+                value = await await_me_maybe(tool.handler(**kwargs))
+            return self._seal_rounds(to_call_result(value), context, f"tool:{name}")
+        except ToolError as error:
+            return error_result(str(error) or f"Tool '{name}' failed")
+        except TimeoutError:
+            context.logger.warning("tool {} timed out after {}s", name, timeout)
+            return error_result(f"Tool '{name}' did not finish within {timeout:g} seconds and was stopped")
+        except MCPError:
+            raise  # the plugin asked for a protocol error on purpose
+        except Exception as error:
+            context.logger.opt(exception=error).error("tool {} raised", name)
+            return error_result(f"Tool '{name}' failed: {type(error).__name__}: {error}")
+        finally:
+            context.logger.debug("tool {} took {:.1f} ms", name, (time.perf_counter() - started) * 1000)
+
+    async def get_prompt(
+        self, params: types.GetPromptRequestParams, make_context: ContextFactory
+    ) -> types.GetPromptResult | types.InputRequiredResult:
+        name = params.name
+        owned = self.runtime.capabilities.prompts.get(name)
+        if owned is None:
+            raise MCPError(types.INVALID_PARAMS, f"Unknown prompt: {name}")
+        prompt = owned.item
+        try:
+            values = prompt.check_arguments(params.arguments)
+        except ArgumentsError as error:
+            raise MCPError(types.INVALID_PARAMS, str(error)) from None
+        if prompt.template is not None:
+            return to_prompt_result(prompt, render_template(prompt.template, values))
+        assert prompt.render is not None
+        context = make_context(owned.plugin, name)
+        self._open_rounds(context, params, f"prompt:{name}")
+        value = await self._guarded(
+            f"prompt '{name}'", _call_with_context(prompt.render, context, values), context
+        )
+        return self._seal_rounds(to_prompt_result(prompt, value), context, f"prompt:{name}")
+
+    async def read_resource(self, uri: str, make_context: ContextFactory) -> types.ReadResourceResult:
+        capabilities = self.runtime.capabilities
+        fixed = capabilities.resources.get(uri)
+        if fixed is not None:
+            resource = fixed.item
+            if resource.text is not None:
+                return to_read_result(uri, resource.mime_type, resource.text)
+            if resource.blob is not None:
+                return to_read_result(uri, resource.mime_type, resource.blob)
+            assert resource.read is not None
+            context = make_context(fixed.plugin, uri)
+            value = await self._guarded(
+                f"resource '{uri}'", _call_with_context(resource.read, context, {}), context
+            )
+            return to_read_result(uri, resource.mime_type, value)
+        found = capabilities.find_template(uri)
+        if found is None:
+            raise MCPError(types.INVALID_PARAMS, f"Resource not found: {uri}", {"uri": uri})
+        owned, variables = found
+        context = make_context(owned.plugin, uri)
+        call = _call_with_context(owned.item.read, context, variables)
+        value = await self._guarded(f"resource '{uri}'", call, context)
+        return to_read_result(uri, owned.item.mime_type, value)
+
+    async def complete(
+        self,
+        ref: types.PromptReference | types.ResourceTemplateReference,
+        argument: str,
+        value: str,
+        context_arguments: Mapping[str, str],
+    ) -> types.Completion:
+        completer = None
+        if isinstance(ref, types.PromptReference):
+            owned_prompt = self.runtime.capabilities.prompts.get(ref.name)
+            if owned_prompt is None:
+                raise MCPError(types.INVALID_PARAMS, f"Unknown prompt: {ref.name}")
+            completer = owned_prompt.item.complete
+        else:
+            owned_template = self.runtime.capabilities.templates.get(ref.uri)
+            if owned_template is None:
+                raise MCPError(types.INVALID_PARAMS, f"Unknown resource template: {ref.uri}")
+            completer = owned_template.item.complete
+        if completer is None:
+            return types.Completion(values=[])
+        try:
+            with anyio.fail_after(self.runtime.settings.gateway.tool_timeout):
+                values = list(await await_me_maybe(completer(argument, value, dict(context_arguments))))
+        except Exception as error:
+            logger.opt(exception=error).warning("completion for {} failed", argument)
+            raise MCPError(types.INTERNAL_ERROR, f"Completion failed: {type(error).__name__}") from None
+        limited = [str(v) for v in values[:100]]
+        return types.Completion(values=limited, total=len(values), has_more=len(values) > 100)
+
+    def _open_rounds(
+        self, context: CallContext, params: types.InputResponseRequestParams, target: str
+    ) -> None:
+        """Hand the plugin the previous round's answers and the state it issued (after checking our seal)."""
+        if params.request_state is not None:
+            context.request_state = self.sealer.open(
+                params.request_state, target=target, organization=context.actor.organization
+            )
+        context.input_responses = dict(params.input_responses) if params.input_responses else None
+
+    def _seal_rounds(self, result: R, context: CallContext, target: str) -> R:
+        if isinstance(result, types.InputRequiredResult) and result.request_state is not None:
+            sealed = self.sealer.seal(
+                result.request_state, target=target, organization=context.actor.organization
+            )
+            return result.model_copy(update={"request_state": sealed})
+        return result
+
+    async def _guarded(self, what: str, call: Callable[[], Any], context: CallContext) -> Any:
+        """Run plugin code for a prompt or resource; a failure is a JSON-RPC error, never a crash."""
+        timeout = self.runtime.settings.gateway.tool_timeout
+        try:
+            with anyio.fail_after(timeout):
+                return await await_me_maybe(call())
+        except MCPError:
+            raise
+        except TimeoutError:
+            raise MCPError(
+                types.INTERNAL_ERROR, f"{what} did not answer within {timeout:g} seconds"
+            ) from None
+        except Exception as error:
+            context.logger.opt(exception=error).error("{} failed", what)
+            raise MCPError(types.INTERNAL_ERROR, f"{what} failed: {type(error).__name__}: {error}") from None
+
+
+def _call_with_context(
+    fn: Callable[..., Any], context: CallContext, values: Mapping[str, Any]
+) -> Callable[[], Any]:
+    kwargs = dict(values)
+    context_param = context_parameter(fn)
+    if context_param is not None:
+        kwargs[context_param] = context
+    return lambda: fn(**kwargs)

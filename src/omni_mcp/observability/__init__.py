@@ -1,0 +1,1 @@
+"""Logging with request ids, and health."""

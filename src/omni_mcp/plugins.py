@@ -1,0 +1,126 @@
+"""Build the plugin manager: hookspecs, core defaults, entry-point plugins filtered by allow/block lists."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import inspect
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import pluggy
+from loguru import logger
+
+from omni_mcp import hookspecs
+from omni_mcp.__about__ import __version__
+from omni_mcp.settings import PluginSettings
+
+ENTRY_POINT_GROUP = "omni_mcp"
+DEFAULT_PLUGINS = ("omni_mcp.default_plugins.database",)
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    version: str
+    source: str  # "core", "entry point" or "extra"
+    distribution: str | None = None
+
+
+@dataclass
+class PluginHost:
+    """The pluggy manager plus what we know of each plugin (version, where it came from, load errors)."""
+
+    manager: pluggy.PluginManager
+    info: dict[str, PluginInfo] = field(default_factory=dict)
+    load_errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def hook(self) -> Any:
+        return self.manager.hook
+
+    def names(self) -> list[str]:
+        return list(self.info)
+
+    async def call_each(
+        self, hook_name: str, time_limit: float | None = None, **kwargs: Any
+    ) -> AsyncIterator[tuple[str, Any, BaseException | None]]:
+        """Call every implementation of a hook in turn, yielding (plugin, result, error) without raising.
+
+        One plugin's failure must not hide the others' answers, and we need to know who answered what.
+        """
+        caller = getattr(self.manager.hook, hook_name)
+        for impl in caller.get_hookimpls():  # registration order (pluggy calls them in reverse)
+            args = {name: kwargs[name] for name in impl.argnames if name in kwargs}
+            try:
+                with anyio.fail_after(time_limit):
+                    result = await await_me_maybe(impl.function(**args))
+            except Exception as error:  # a plugin's bug is reported, never fatal
+                yield impl.plugin_name, None, error
+            else:
+                yield impl.plugin_name, result, None
+
+
+async def await_me_maybe(value: Any) -> Any:
+    """Accept both sync and async hook implementations."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+def get_plugin_manager(
+    settings: PluginSettings | None = None,
+    extra_plugins: Iterable[tuple[str, object]] = (),
+    load_entry_points: bool = True,
+) -> PluginHost:
+    """A fresh plugin manager; nothing is registered at import time."""
+    settings = settings or PluginSettings()
+    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    host = PluginHost(manager)
+    for module_name in DEFAULT_PLUGINS:
+        manager.register(importlib.import_module(module_name), name=module_name)
+        host.info[module_name] = PluginInfo(module_name, __version__, "core", "omni-mcp")
+    if load_entry_points:
+        _load_entry_points(host, settings)
+    for name, plugin in extra_plugins:
+        manager.register(plugin, name=name)
+        host.info[name] = PluginInfo(name, getattr(plugin, "__version__", "0"), "extra")
+    _drop_plugins_with_unknown_hooks(host)
+    return host
+
+
+def _drop_plugins_with_unknown_hooks(host: PluginHost) -> None:
+    """A plugin implementing a hook we do not have is a plugin bug: report it, keep the rest."""
+    while True:
+        try:
+            host.manager.check_pending()
+            return
+        except pluggy.PluginValidationError as error:
+            name = host.manager.get_name(error.plugin) or repr(error.plugin)
+            host.manager.unregister(error.plugin)
+            host.load_errors[name] = f"invalid plugin: {error}"
+
+
+def _load_entry_points(host: PluginHost, settings: PluginSettings) -> None:
+    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        name = entry_point.name
+        if name in settings.block or (settings.allow is not None and name not in settings.allow):
+            logger.info("plugin {} skipped by the plugins allow/block settings", name)
+            continue
+        if name in host.info:
+            host.load_errors[name] = f"two plugins are named {name!r}; the second was not loaded"
+            continue
+        distribution = entry_point.dist.name if entry_point.dist else None
+        version = entry_point.dist.version if entry_point.dist else "unknown"
+        try:
+            plugin = entry_point.load()
+            host.manager.register(plugin, name=name)
+        except Exception as error:  # a broken plugin must not take the gateway down
+            logger.opt(exception=error).error("plugin {} could not be loaded", name)
+            host.load_errors[name] = f"could not be loaded: {type(error).__name__}: {error}"
+            host.info[name] = PluginInfo(name, version, "entry point", distribution)
+            continue
+        host.info[name] = PluginInfo(name, version, "entry point", distribution)

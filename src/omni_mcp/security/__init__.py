@@ -1,0 +1,1 @@
+"""Protections in front of every route: Origin/Host checks and request size limits."""

@@ -1,0 +1,139 @@
+"""Throwaway plugins for the core's tests, each registered per test (never at import)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import anyio
+from pydantic import BaseModel, Field
+
+from omni_mcp import (
+    CallContext,
+    Health,
+    Prompt,
+    PromptArgument,
+    Resource,
+    ResourceTemplate,
+    ToolError,
+    ToolGroup,
+    ToolResult,
+    hookimpl,
+)
+
+
+class Point(BaseModel):
+    x: int
+    y: int = Field(0, description="vertical")
+
+
+def echo_group(namespace: str = "demo") -> ToolGroup:
+    group = ToolGroup(namespace, description="test tools")
+
+    @group.tool
+    async def echo(text: Annotated[str, Field(description="what to say back")], times: int = 1) -> str:
+        """Say the text back."""
+        return text * times
+
+    @group.tool
+    def sync_add(a: int, b: int) -> dict[str, int]:
+        """Add two numbers (a sync tool)."""
+        return {"sum": a + b}
+
+    @group.tool
+    async def move(point: Point) -> ToolResult:
+        """Takes a whole pydantic model as its arguments."""
+        return ToolResult(text=f"moved to {point.x},{point.y}", structured=point.model_dump())
+
+    @group.tool
+    async def crash(ctx: CallContext) -> str:
+        """Always raises."""
+        raise RuntimeError(f"boom in {ctx.name}")
+
+    @group.tool
+    async def refuse() -> str:
+        """Fails on purpose with a message for the user."""
+        raise ToolError("the upstream said no")
+
+    @group.tool
+    async def hang(seconds: float = 60) -> str:
+        """Sleeps longer than any sane timeout."""
+        await anyio.sleep(seconds)
+        return "woke up"
+
+    @group.tool
+    async def progress(ctx: CallContext, steps: int = 3) -> str:
+        """Reports progress and logs to the client."""
+        for step in range(1, steps + 1):
+            await ctx.report_progress(step, steps, f"step {step}")
+            await ctx.log("info", f"did step {step}")
+        return "done"
+
+    return group
+
+
+class EchoPlugin:
+    """A healthy plugin with tools, a prompt, and resources."""
+
+    def __init__(self, namespace: str = "demo") -> None:
+        self.namespace = namespace
+
+    @hookimpl
+    def register_tools(self) -> ToolGroup:
+        return echo_group(self.namespace)
+
+    @hookimpl
+    def register_prompts(self) -> list[Prompt]:
+        return [
+            Prompt(
+                f"{self.namespace}_greet",
+                "Greets someone",
+                (PromptArgument("name", "who", required=True), PromptArgument("mood")),
+                template="Hello {name}! Mood: {mood}. Braces stay: {{name}}",
+            )
+        ]
+
+    @hookimpl
+    async def register_resources(self) -> list[Resource | ResourceTemplate]:
+        async def item(ctx: CallContext, id: str) -> str:
+            return f"item {id} for {ctx.actor.organization}"
+
+        return [
+            Resource(f"{self.namespace}://readme", "readme", text="read me"),
+            ResourceTemplate(f"{self.namespace}://items/{{id}}", "item", read=item),
+        ]
+
+
+class FailingStartupPlugin:
+    """Its startup raises, so its tools must be withheld while others serve."""
+
+    @hookimpl
+    def register_tools(self) -> ToolGroup:
+        group = ToolGroup("broken")
+
+        @group.tool
+        async def never() -> str:
+            return "should not be reachable"
+
+        return group
+
+    @hookimpl
+    async def startup(self) -> None:
+        raise ConnectionError("upstream unreachable")
+
+
+class SickPlugin:
+    """Starts fine but reports itself unhealthy."""
+
+    @hookimpl
+    def register_tools(self) -> ToolGroup:
+        group = ToolGroup("sick")
+
+        @group.tool
+        async def ping() -> str:
+            return "pong"
+
+        return group
+
+    @hookimpl
+    def health_check(self) -> Health:
+        return Health("unhealthy", "token expired")
