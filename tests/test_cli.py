@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -162,11 +163,41 @@ async def test_serve_serves_third_party_tools_in_both_eras_and_stops_cleanly(
     assert "Traceback" not in output
 
 
+def test_json_logs_carry_the_request_id(env: dict[str, str]) -> None:
+    port = free_port()
+    env = {**env, "OMNI_MCP_LOGGING__JSON": "true"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "omni_mcp", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(base, process)
+        httpx.get(base + "/health", headers={"x-request-id": "json-log-check"})
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    records = [json.loads(line)["record"] for line in output.splitlines() if line.startswith("{")]
+    assert records, output
+    assert len(records) == len(output.splitlines())  # every line is JSON
+    ours = [r for r in records if r["extra"].get("request_id") == "json-log-check"]
+    assert len(ours) == 1
+    assert re.fullmatch(r"GET /health 200 \d+\.\dms", ours[0]["message"])
+    assert any("database:" in r["message"] for r in records)
+
+
 def test_serve_refuses_to_start_on_a_clash_naming_both_plugins(env: dict[str, str]) -> None:
     env = {**env, "OMNI_MCP_PLUGINS__ALLOW": '["cliplugin", "clash"]'}
     result = omni(env, "serve", "--port", str(free_port()))
     assert result.returncode != 0
-    assert "tool 'cli_hello' is registered by both plugin 'cliplugin' and plugin 'clash'" in result.stderr
+    assert (
+        "cannot start: tool 'cli_hello' is registered by both plugin 'cliplugin' and plugin 'clash'"
+        in result.stderr
+    )
+    assert "Traceback" not in result.stderr
 
 
 def test_serve_refuses_an_outdated_schema_and_says_what_to_run(
@@ -181,3 +212,4 @@ def test_serve_refuses_an_outdated_schema_and_says_what_to_run(
     result = omni(env, "serve", "--port", str(free_port()))
     assert result.returncode != 0
     assert "run `omni-mcp db upgrade` first" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -44,6 +44,12 @@ def test_documented_commands_exist() -> None:
 
     from omni_mcp.cli import cli
 
-    for command in (["serve"], ["db", "upgrade"], ["db", "downgrade"], ["plugins", "list"], ["tools", "list"]):
+    for command in (
+        ["serve"],
+        ["db", "upgrade"],
+        ["db", "downgrade"],
+        ["plugins", "list"],
+        ["tools", "list"],
+    ):
         result = CliRunner().invoke(cli, [*command, "--help"])
         assert result.exit_code == 0, (command, result.output)

@@ -18,8 +18,10 @@ from starlette.types import Receive, Scope, Send
 
 from omni_mcp.db import migrate
 from omni_mcp.db.engine import create_db_engine, describe_url
+from omni_mcp.errors import StartupError
 from omni_mcp.gateway.server import build_mcp_server
 from omni_mcp.observability.request_id import RequestIdMiddleware
+from omni_mcp.observability.startup_errors import StartupErrorMessages
 from omni_mcp.plugins import PluginHost, get_plugin_manager
 from omni_mcp.runtime import Runtime
 from omni_mcp.security.body_limit import BodyLimitMiddleware
@@ -27,7 +29,7 @@ from omni_mcp.security.origin import LOOPBACK_HOST_PATTERNS, OriginMiddleware
 from omni_mcp.settings import Settings
 
 
-class DatabaseNotReady(RuntimeError):
+class DatabaseNotReady(StartupError):
     """The schema is missing or older than this version of omni-mcp needs."""
 
 
@@ -96,6 +98,7 @@ def _middleware(settings: Settings) -> list[Middleware]:
     gateway = settings.gateway
     hosts = gateway.allowed_hosts or (list(LOOPBACK_HOST_PATTERNS) if settings.binds_loopback else [])
     return [
+        Middleware(StartupErrorMessages),
         Middleware(RequestIdMiddleware),
         Middleware(
             OriginMiddleware,

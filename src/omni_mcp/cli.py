@@ -74,7 +74,13 @@ def serve(config_file: Path | None, host: str | None, port: int | None) -> None:
     if not settings.binds_loopback:
         logger.warning("bound to {}: reachable from other machines", server.host)
     uvicorn.run(
-        app, host=server.host, port=server.port, log_config=None, lifespan="on", timeout_graceful_shutdown=10
+        app,
+        host=server.host,
+        port=server.port,
+        log_config=None,
+        access_log=False,  # RequestIdMiddleware logs each request, with its id
+        lifespan="on",
+        timeout_graceful_shutdown=10,
     )
 
 
@@ -174,13 +180,15 @@ def tools_list(config_file: Path | None, as_json: bool) -> None:
 
 def build_cli() -> click.Group:
     """The command line with plugin commands added (plugins chosen by the environment's settings)."""
+    from omni_mcp.observability.logging import configure_logging
     from omni_mcp.plugins import get_plugin_manager
 
     try:
-        plugin_settings = load_settings().plugins
+        settings = load_settings()
     except SettingsError:
         return cli  # the command itself will report the bad settings
-    host = get_plugin_manager(plugin_settings)
+    configure_logging(settings.logging)
+    host = get_plugin_manager(settings.plugins)
     for name, error in _each_hook_error(host, cli):
         click.echo(f"warning: plugin {name} could not add its commands: {error}", err=True)
     return cli

@@ -108,7 +108,7 @@ def _load_entry_points(host: PluginHost, settings: PluginSettings) -> None:
     for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         name = entry_point.name
         if name in settings.block or (settings.allow is not None and name not in settings.allow):
-            logger.info("plugin {} skipped by the plugins allow/block settings", name)
+            logger.debug("plugin {} skipped by the plugins allow/block settings", name)
             continue
         if name in host.info:
             host.load_errors[name] = f"two plugins are named {name!r}; the second was not loaded"

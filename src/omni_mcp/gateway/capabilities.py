@@ -11,12 +11,13 @@ from pydantic import BaseModel
 from omni_mcp.capabilities.prompts import Prompt
 from omni_mcp.capabilities.resources import Resource, ResourceTemplate
 from omni_mcp.capabilities.tools import ToolDefinition, ToolGroup
+from omni_mcp.errors import StartupError
 from omni_mcp.plugins import PluginHost
 
 T = TypeVar("T")
 
 
-class CapabilityClash(Exception):
+class CapabilityClash(StartupError):
     """Two plugins contribute the same name; start-up stops and names both."""
 
 

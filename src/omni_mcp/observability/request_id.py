@@ -1,8 +1,9 @@
-"""Give every HTTP request an id: in the scope, in every log line, and in the X-Request-Id response header."""
+"""Give every HTTP request an id (scope, log lines, X-Request-Id header) and log one line when it ends."""
 
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 from loguru import logger
@@ -23,14 +24,27 @@ class RequestIdMiddleware:
             return
         request_id = _incoming_id(scope) or uuid.uuid4().hex
         scope[REQUEST_ID_SCOPE_KEY] = request_id
+        started = time.perf_counter()
+        status = 0
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 message.setdefault("headers", []).append((REQUEST_ID_HEADER, request_id.encode()))
             await send(message)
 
         with logger.contextualize(request_id=request_id):
-            await self.app(scope, receive, send_with_id)
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                logger.info(
+                    "{} {} {} {:.1f}ms",
+                    scope["method"],
+                    scope["path"],
+                    status or "-",
+                    (time.perf_counter() - started) * 1000,
+                )
 
 
 def _incoming_id(scope: Scope) -> str | None:

@@ -1,0 +1,138 @@
+"""Every hook is exercised here or elsewhere, documented in the README, and works sync or async."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+from pydantic import BaseModel
+from sqlmodel import Session, select
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+import omni_mcp
+from omni_mcp import Runtime, hookimpl, hookspecs
+from omni_mcp.db.models import McpServer
+from omni_mcp.testing import serve_in_thread
+from tests.test_plugin_discovery import install_fake_distribution
+
+ROOT = Path(__file__).parent.parent
+HOOKS = sorted(
+    name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(fn, "omni_mcp_spec")
+)
+
+
+def test_every_hook_has_a_one_line_docstring_and_types() -> None:
+    assert HOOKS == [
+        "health_check",
+        "register_commands",
+        "register_prompts",
+        "register_resources",
+        "register_routes",
+        "register_settings",
+        "register_tools",
+        "shutdown",
+        "startup",
+    ]
+    for name in HOOKS:
+        fn = getattr(hookspecs, name)
+        assert fn.__doc__ and "\n" not in fn.__doc__.strip(), name
+        assert "return" in fn.__annotations__, name
+
+
+def test_every_hook_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for name in HOOKS:
+        assert f"`{name}`" in readme, name
+
+
+def test_every_hook_is_exercised_by_a_test() -> None:
+    sources = "\n".join(path.read_text() for path in (ROOT / "tests").glob("test_*.py"))
+    sources += (ROOT / "tests" / "sample_plugins.py").read_text()
+    for name in HOOKS:
+        assert re.search(rf"def {name}\(", sources), f"no test plugin implements {name}"
+
+
+def test_public_api_is_exactly_all() -> None:
+    public = {name for name in dir(omni_mcp) if not name.startswith("_")}
+    modules = {name for name in public if inspect.ismodule(getattr(omni_mcp, name))}
+    assert set(omni_mcp.__all__) == (public - modules) | {"__version__"}
+
+
+class Settings(BaseModel):
+    api_key: str
+
+
+class LifecyclePlugin:
+    """Implements the lifecycle hooks, mixing sync and async implementations."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    @hookimpl
+    async def startup(self, runtime: Runtime) -> None:
+        self.events.append(f"startup:{runtime.version}")
+
+    @hookimpl
+    def shutdown(self) -> None:
+        self.events.append("shutdown")
+
+    @hookimpl
+    def register_settings(self) -> type[BaseModel]:
+        return Settings
+
+    @hookimpl
+    async def register_routes(self, runtime: Runtime) -> list[Route]:
+        async def hello(request: Request) -> PlainTextResponse:
+            return PlainTextResponse(f"hello from a plugin route, {len(runtime.capabilities.tools)} tools")
+
+        return [Route("/plugins/lifecycle/hello", hello)]
+
+
+def test_lifecycle_routes_and_settings_hooks(omni_settings) -> None:  # type: ignore[no-untyped-def]
+    plugin = LifecyclePlugin()
+    with serve_in_thread(omni_settings, [("lifecycle", plugin)]) as running:
+        response = httpx.get(running.base_url + "/plugins/lifecycle/hello")
+        assert response.status_code == 200
+        assert response.text == "hello from a plugin route, 0 tools"
+        runtime = running.app.state.runtime
+        assert runtime.capabilities.settings_models == {"lifecycle": Settings}
+        assert plugin.events == [f"startup:{omni_mcp.__version__}"]
+        with Session(runtime.engine) as session:
+            row = session.exec(select(McpServer).where(McpServer.name == "lifecycle")).one()
+        assert (row.version, row.health) == ("0", "healthy")
+    assert plugin.events[-1] == "shutdown"
+
+
+COMMAND_PLUGIN = '''
+import click
+from omni_mcp import hookimpl
+
+@hookimpl
+def register_commands(cli):
+    @cli.command()
+    @click.argument("name")
+    def greet(name):
+        """Say hello (added by a plugin)."""
+        click.echo("hello " + name)
+'''
+
+
+def test_plugins_add_cli_commands(tmp_path: Path) -> None:
+    (tmp_path / "omni_cmd_plugin.py").write_text(COMMAND_PLUGIN)
+    install_fake_distribution(tmp_path, "omni-cmd-plugin", "1.0", {"cmd": "omni_cmd_plugin"})
+    env = {"PYTHONPATH": str(tmp_path), "OMNI_MCP_PLUGINS__ALLOW": '["cmd"]', "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "omni_mcp", "greet", "world"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hello world\n"
