@@ -28,6 +28,21 @@ def test_health_reports_each_plugin(gateway: RunningGateway) -> None:
     assert plugins["omni_mcp.default_plugins.database"]["status"] == "healthy"
 
 
+def test_the_server_registry_records_versions_and_health_changes(gateway: RunningGateway) -> None:
+    from sqlmodel import Session, select
+
+    from omni_mcp.db.models import McpServer
+
+    httpx.get(gateway.base_url + "/health")  # the sick plugin's health is learned on the first check
+    with Session(gateway.app.state.runtime.engine) as session:
+        rows = {row.name: row for row in session.exec(select(McpServer)).all()}
+    assert set(rows) == {"demo", "broken", "sick"}  # core plugins are not MCP servers
+    assert (rows["demo"].health, rows["demo"].version) == ("healthy", "0")
+    assert rows["broken"].health == "unhealthy"
+    assert rows["broken"].health_detail == "startup failed: ConnectionError: upstream unreachable"
+    assert (rows["sick"].health, rows["sick"].health_detail) == ("unhealthy", "token expired")
+
+
 def test_health_is_503_when_the_database_is_gone(serve_gateway, omni_settings) -> None:  # type: ignore[no-untyped-def]
     running = serve_gateway()
     healthy = httpx.get(running.base_url + "/health")

@@ -26,11 +26,8 @@ HEALTH_CHECK_TIMEOUT = 5.0
 class PluginState:
     info: PluginInfo
     health: Health = field(default_factory=Health)
-
-    @property
-    def withheld(self) -> bool:
-        """Its capabilities are not served (it failed to load, register or start)."""
-        return self.health.status == "unhealthy" and self.health.data.get("withheld", False) is True
+    withheld: bool = False
+    """Its capabilities are not served: it failed to load, register or start."""
 
 
 class Runtime:
@@ -67,7 +64,11 @@ class Runtime:
                 logger.opt(exception=error).warning("plugin {} failed to shut down cleanly", name)
 
     async def check_health(self) -> dict[str, PluginState]:
-        """Ask each plugin that is still served for its health, each bounded by a timeout."""
+        """Ask each plugin that is still served for its health, each bounded by a timeout.
+
+        The registry of MCP servers in the database is updated when a plugin's status changes.
+        """
+        before = {name: state.health.status for name, state in self.states.items()}
         answers = self.plugins.call_each("health_check", time_limit=HEALTH_CHECK_TIMEOUT, runtime=self)
         async for name, result, error in answers:
             state = self.states.get(name)
@@ -79,6 +80,11 @@ class Runtime:
                 state.health = Health("unhealthy", f"health check failed: {type(error).__name__}: {error}")
             else:
                 state.health = Health.from_hook(result)
+        if any(state.health.status != before.get(name) for name, state in self.states.items()):
+            try:
+                await anyio.to_thread.run_sync(self._record_servers, abandon_on_cancel=True)
+            except Exception as error:  # the database itself may be what is unhealthy
+                logger.warning("could not record plugin health: {}", type(error).__name__)
         return self.states
 
     @property
@@ -87,7 +93,7 @@ class Runtime:
 
     def _withhold(self, name: str, reason: str) -> None:
         info = self.plugins.info.get(name) or PluginInfo(name, "unknown", "entry point")
-        self.states[name] = PluginState(info, Health("unhealthy", reason, {"withheld": True}))
+        self.states[name] = PluginState(info, Health("unhealthy", reason), withheld=True)
 
     def _record_servers(self) -> None:
         """Keep the registry of MCP servers (one row per plugin) in step with what this process loaded."""
