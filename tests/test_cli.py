@@ -100,7 +100,7 @@ def test_bad_setting_exits_with_the_key_named(env: dict[str, str]) -> None:
 def test_db_upgrade_and_downgrade(env: dict[str, str], database_url: str) -> None:
     up = omni(env, "db", "upgrade")
     assert up.returncode == 0, up.stderr
-    assert "is at revision 0001" in up.stdout
+    assert "is at revision 0002" in up.stdout
     engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
     assert "mcp_servers" in inspect(engine).get_table_names()
     down = omni(env, "db", "downgrade", "base")

@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from omni_mcp.db import migrate
 from omni_mcp.db.engine import create_db_engine, describe_url
 from omni_mcp.errors import StartupError
+from omni_mcp.gateway.event_store import MemoryEventStore
 from omni_mcp.gateway.server import build_mcp_server
 from omni_mcp.observability.request_id import RequestIdMiddleware
 from omni_mcp.observability.startup_errors import StartupErrorMessages
@@ -68,6 +69,8 @@ def create_app(
             app=build_mcp_server(runtime),
             json_response=False,
             stateless=False,
+            event_store=MemoryEventStore(),
+            retry_interval=settings.gateway.sse_retry_ms,
             max_request_body_size=settings.gateway.max_body_bytes,
             session_idle_timeout=settings.gateway.session_idle_timeout,
             max_sessions=settings.gateway.max_sessions,

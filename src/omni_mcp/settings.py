@@ -70,6 +70,9 @@ class GatewaySettings(_Section):
     )
     session_idle_timeout: float = Field(1800.0, gt=0, description="Seconds before an idle session closes.")
     max_sessions: int = Field(10_000, gt=0, description="Concurrent handshake-era sessions.")
+    sse_retry_ms: int = Field(
+        2000, gt=0, description="Reconnect delay suggested to clients of handshake-era SSE streams."
+    )
     state_secret: SecretStr | None = Field(
         None, description="Key sealing multi-round requestState; set the same one on every process."
     )

@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import mcp.types as types
 from pydantic import BaseModel
@@ -88,6 +88,21 @@ class ToolGroup:
     @property
     def tools(self) -> list[ToolDefinition]:
         return list(self._tools.values())
+
+    @overload
+    def tool(self, fn: F) -> F: ...
+
+    @overload
+    def tool(
+        self,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        title: str | None = None,
+        annotations: types.ToolAnnotations | None = None,
+        output_schema: dict[str, Any] | type[BaseModel] | None = None,
+        input_schema: dict[str, Any] | None = None,
+    ) -> Callable[[F], F]: ...
 
     def tool(
         self,
