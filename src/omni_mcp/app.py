@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from omni_mcp.auth.actor_scope import LocalActorMiddleware
 from omni_mcp.db import migrate
 from omni_mcp.db.engine import create_db_engine, describe_url
 from omni_mcp.errors import StartupError
@@ -110,6 +111,7 @@ def _middleware(settings: Settings) -> list[Middleware]:
             mcp_path=gateway.path,
         ),
         Middleware(BodyLimitMiddleware, max_bytes=gateway.max_body_bytes, mcp_path=gateway.path),
+        Middleware(LocalActorMiddleware, organization=settings.tenancy.default_organization),
     ]
 
 

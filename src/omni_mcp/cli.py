@@ -93,14 +93,27 @@ def db() -> None:
 @config_option
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(config_file: Path | None, revision: str) -> None:
-    """Migrate the database to the newest schema (or --revision)."""
+    """Migrate the database to the newest schema (or --revision), then sync the plugins' defaults."""
     from omni_mcp.db import migrate
     from omni_mcp.db.engine import create_db_engine, describe_url
+    from omni_mcp.gateway.capabilities import CapabilityClash
+    from omni_mcp.plugins import get_plugin_manager
+    from omni_mcp.runtime import Runtime
 
     settings = settings_or_exit(config_file)
     engine = create_db_engine(settings.database)
     migrate.upgrade(engine, revision)
-    click.echo(f"database {describe_url(engine)} is at revision {migrate.current_revision(engine)}")
+    current = migrate.current_revision(engine)
+    click.echo(f"database {describe_url(engine)} is at revision {current}")
+    if current == migrate.head_revision(engine):
+        runtime = Runtime(settings, get_plugin_manager(settings.plugins), engine)
+        try:
+            anyio.run(runtime.prepare)
+        except CapabilityClash as error:
+            raise click.ClickException(str(error)) from None
+        runtime.sync_defaults()
+        click.echo("plugin default prompts and resources are in sync")
+    engine.dispose()
 
 
 @db.command("downgrade")
@@ -202,6 +215,10 @@ def _each_hook_error(host: Any, group: click.Group) -> list[tuple[str, str]]:
         except Exception as error:  # one plugin's broken command must not break the CLI
             errors.append((impl.plugin_name, f"{type(error).__name__}: {error}"))
     return errors
+
+
+# The configuration commands live in their own module; importing it registers them on `cli`.
+from omni_mcp import cli_config  # noqa: E402, F401
 
 
 def main() -> None:

@@ -52,6 +52,9 @@ class CallContext:
     actor: Actor
     request_id: str
     settings: BaseModel | None = None
+    """This organization's validated settings of the plugin (None when they are missing or invalid)."""
+    settings_error: str | None = None
+    """Why `settings` is None, e.g. a required API key not set yet."""
     logger: Logger = field(default=_root_logger)
     sdk: ServerRequestContext[Any, Any] | None = field(default=None, repr=False)
     events: ChangeEvents | None = field(default=None, repr=False)

@@ -6,18 +6,27 @@ import time
 from dataclasses import dataclass, field
 
 import anyio
+import anyio.from_thread
 import anyio.to_thread
 from loguru import logger
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from omni_mcp.__about__ import __version__
+from omni_mcp.capabilities.prompts import Prompt
+from omni_mcp.capabilities.resources import Resource, ResourceTemplate
+from omni_mcp.config.cache import OrgConfigCache
+from omni_mcp.config.defaults import sync_defaults
+from omni_mcp.config.effective import OrgConfig, load_org_config
+from omni_mcp.config.invalidation import ALL_ORGANIZATIONS, ChangeBroadcast
 from omni_mcp.db.models import McpServer, utcnow
-from omni_mcp.gateway.capabilities import CapabilityMap, collect_capabilities
-from omni_mcp.gateway.events import ChangeEvents
+from omni_mcp.gateway.capabilities import CapabilityMap, Collected, collect_capabilities
+from omni_mcp.gateway.events import LIST_KINDS, ChangeEvents
 from omni_mcp.health import Health
 from omni_mcp.plugins import PluginHost, PluginInfo
+from omni_mcp.security.secrets import SecretBox
 from omni_mcp.settings import Settings
+from omni_mcp.tenancy.service import KnownServer, TenancyService
 
 HEALTH_CHECK_TIMEOUT = 5.0
 
@@ -31,7 +40,7 @@ class PluginState:
 
 
 class Runtime:
-    """Everything a request handler may need, created once per application."""
+    """Everything a request handler may need, created once per application (or per CLI command)."""
 
     def __init__(self, settings: Settings, plugins: PluginHost, engine: Engine) -> None:
         self.settings = settings
@@ -42,12 +51,28 @@ class Runtime:
         self.capabilities = CapabilityMap()
         self.events = ChangeEvents()
         self.states: dict[str, PluginState] = {name: PluginState(info) for name, info in plugins.info.items()}
+        self.secrets = SecretBox.from_settings(settings)
+        self.broadcast = ChangeBroadcast(engine, settings.cache.redis_url)
+        self.org_configs = OrgConfigCache(
+            self._load_org_config,
+            ttl_seconds=settings.cache.ttl_seconds,
+            max_organizations=settings.cache.max_organizations,
+        )
+        self._collected: Collected | None = None
+        self._tenancy: TenancyService | None = None
+
+    async def prepare(self) -> Collected:
+        """Collect what plugins contribute (a clash raises) and set up the configuration service."""
+        if self._collected is None:
+            self._collected = await collect_capabilities(self.plugins)
+            self.capabilities = self._collected.capabilities
+        return self._collected
 
     async def start(self) -> None:
-        """Collect capabilities (a clash raises), start each plugin, withhold the ones that failed."""
+        """Prepare, start plugins (withholding failed ones), sync defaults, create the default org."""
         for name, reason in self.plugins.load_errors.items():
             self._withhold(name, reason)
-        collected = await collect_capabilities(self.plugins)
+        collected = await self.prepare()
         for name, reason in collected.failed.items():
             self._withhold(name, reason)
         async for name, _result, error in self.plugins.call_each("startup", runtime=self):
@@ -57,6 +82,67 @@ class Runtime:
         withheld = {name for name, state in self.states.items() if state.withheld}
         self.capabilities = collected.capabilities.without(withheld)
         await anyio.to_thread.run_sync(self._record_servers)
+        await anyio.to_thread.run_sync(self.sync_defaults)
+        default_org = self.settings.tenancy.default_organization
+        await anyio.to_thread.run_sync(lambda: self.tenancy.ensure_organization(default_org, actor="system"))
+
+    @property
+    def tenancy(self) -> TenancyService:
+        """The configuration service; every change to organizations goes through it."""
+        if self._tenancy is None:
+            models = self._collected.capabilities.settings_models if self._collected else {}
+            servers = {
+                name: KnownServer(name, info.version, models.get(name))
+                for name, info in self.plugins.info.items()
+                if info.source != "core"
+            }
+            self._tenancy = TenancyService(
+                self.engine,
+                self.secrets,
+                servers,
+                announce=self.broadcast.announce,
+                after_commit=self._after_commit,
+                servers_enabled_by_default=self.settings.tenancy.servers_enabled_by_default,
+                code_prompts=lambda: set(self.capabilities.prompts),
+            )
+        return self._tenancy
+
+    async def organization_changed(self, slug: str) -> None:
+        """Drop the cached configuration and tell that organization's clients their lists may differ."""
+        self.org_configs.invalidate(None if slug == ALL_ORGANIZATIONS else slug)
+        for kind in LIST_KINDS:
+            await self.events.list_changed(kind, None if slug == ALL_ORGANIZATIONS else slug)
+
+    def _after_commit(self, slug: str) -> None:
+        self.broadcast.published(slug)
+        try:  # in a worker thread of the serving event loop: invalidate there, at once
+            anyio.from_thread.run(self.organization_changed, slug)
+        except RuntimeError:  # a CLI command: no cache here; other processes hear it from the broadcast
+            self.org_configs.invalidate(slug)
+
+    def _load_org_config(self, slug: str) -> OrgConfig:
+        return load_org_config(
+            self.engine,
+            slug,
+            self.capabilities,
+            self.secrets,
+            enabled_by_default=self.settings.tenancy.servers_enabled_by_default,
+        )
+
+    def sync_defaults(self) -> None:
+        """Write the plugins' default prompts and resources into the database (idempotent)."""
+        by_plugin: dict[str, tuple[str, list[Prompt], list[Resource | ResourceTemplate]]] = {}
+        for owned_prompt in self.capabilities.prompts.values():
+            entry = by_plugin.setdefault(
+                owned_prompt.plugin, (self.states[owned_prompt.plugin].info.version, [], [])
+            )
+            entry[1].append(owned_prompt.item)
+        for owned_resource in self.capabilities.resources.values():
+            entry = by_plugin.setdefault(
+                owned_resource.plugin, (self.states[owned_resource.plugin].info.version, [], [])
+            )
+            entry[2].append(owned_resource.item)
+        sync_defaults(self.engine, by_plugin)
 
     async def stop(self) -> None:
         async for name, _result, error in self.plugins.call_each("shutdown", runtime=self):

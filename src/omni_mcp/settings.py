@@ -78,6 +78,35 @@ class GatewaySettings(_Section):
     )
 
 
+class SecuritySettings(_Section):
+    encryption_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Fernet keys for secret settings; the first encrypts, all decrypt. Empty: key_file.",
+    )
+    key_file: Path | None = Field(
+        None, description="Key file made on first use (default: data_dir/secret.key)."
+    )
+
+
+class TenancySettings(_Section):
+    default_organization: str = Field(
+        "default",
+        pattern=r"^[a-z0-9][a-z0-9-]{0,99}$",
+        description="Organization of unauthenticated local use.",
+    )
+    servers_enabled_by_default: bool = Field(
+        True, description="A server an organization has not configured is enabled for it."
+    )
+
+
+class CacheSettings(_Section):
+    ttl_seconds: float = Field(30.0, gt=0, description="Longest a cached org configuration lives.")
+    max_organizations: int = Field(10_000, gt=0, description="Org configurations kept in memory (LRU).")
+    redis_url: str | None = Field(
+        None, description="Redis for cross-process invalidation (redis://host:6379/0)."
+    )
+
+
 class PluginSettings(_Section):
     allow: list[str] | None = Field(None, description="Only load these entry-point plugins (None = all).")
     block: list[str] = Field(default_factory=list, description="Never load these entry-point plugins.")
@@ -97,6 +126,9 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     plugins: PluginSettings = Field(default_factory=PluginSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    tenancy: TenancySettings = Field(default_factory=TenancySettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     model_config = SettingsConfigDict(

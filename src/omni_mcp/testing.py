@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -27,6 +28,7 @@ from omni_mcp.app import create_app
 from omni_mcp.settings import Settings
 
 TEST_DATABASE_ENV = "OMNI_MCP_TEST_DATABASE_URL"
+TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,12 @@ def fresh_database_url() -> Iterator[str]:
 
 def make_test_settings(database_url: str, **sections: dict[str, Any]) -> Settings:
     """Settings for tests: the given database, loopback, and no entry-point plugins unless allowed."""
-    data: dict[str, Any] = {"database": {"url": database_url}, "plugins": {"allow": []}}
+    data: dict[str, Any] = {
+        "database": {"url": database_url},
+        "plugins": {"allow": []},
+        # A key per test run: tests never touch the user's key file.
+        "security": {"encryption_keys": [TEST_ENCRYPTION_KEY]},
+    }
     for section, values in sections.items():
         data.setdefault(section, {}).update(values)
     return Settings.model_validate(data)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+import mcp.types as types
 from pydantic import BaseModel
 
 from omni_mcp.capabilities.prompts import Prompt
@@ -51,16 +53,14 @@ class CapabilityMap:
             settings_models={k: v for k, v in self.settings_models.items() if k not in plugins},
         )
 
+    @functools.cached_property
+    def listed_tools(self) -> dict[str, types.Tool]:
+        """Each tool as tools/list shows it, built once (schemas are not free to generate)."""
+        return {name: owned.item.to_mcp() for name, owned in self.tools.items()}
+
     def plugin_of(self, kind: str, key: str) -> str | None:
         owned = getattr(self, kind).get(key)
         return owned.plugin if owned else None
-
-    def find_template(self, uri: str) -> tuple[Owned[ResourceTemplate], dict[str, str | list[str]]] | None:
-        for owned in self.templates.values():
-            variables = owned.item.match(uri)
-            if variables is not None:
-                return owned, variables
-        return None
 
 
 @dataclass

@@ -1,26 +1,30 @@
-"""Tell connected clients that lists or resources changed, in whichever era they speak.
+"""Tell connected clients that lists or resources changed, in whichever era they speak, per organization.
 
-2026-07-28 clients listen on `subscriptions/listen` streams fed by the subscription bus; handshake-era
-clients get notifications on their session's standalone stream.
+2026-07-28 clients listen on `subscriptions/listen` streams (one subscription bus per organization);
+handshake-era clients get notifications on their session's standalone stream.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from loguru import logger
+from mcp.server.context import ServerRequestContext
 from mcp.server.session import ServerSession
 from mcp.server.subscriptions import (
     InMemorySubscriptionBus,
+    ListenHandler,
     PromptsListChanged,
     ResourcesListChanged,
     ResourceUpdated,
     ServerEvent,
-    SubscriptionBus,
     ToolsListChanged,
 )
+from mcp.types import SubscriptionsListenRequestParams, SubscriptionsListenResult
 
 ListKind = Literal["tools", "prompts", "resources"]
+LIST_KINDS: tuple[ListKind, ...] = ("tools", "prompts", "resources")
 _EVENTS: dict[ListKind, ServerEvent] = {
     "tools": ToolsListChanged(),
     "prompts": PromptsListChanged(),
@@ -28,61 +32,71 @@ _EVENTS: dict[ListKind, ServerEvent] = {
 }
 
 
-class HandshakeClients:
-    """The handshake-era connections we have heard from, and the resource URIs each subscribed to."""
-
-    def __init__(self) -> None:
-        # Keyed by the connection behind the per-request ServerSession: it lives as long as the client.
-        self._sessions: dict[int, ServerSession] = {}
-        self._subscriptions: dict[int, set[str]] = {}
-
-    def seen(self, session: ServerSession) -> None:
-        self._sessions[_key(session)] = session
-
-    def subscribe(self, session: ServerSession, uri: str) -> None:
-        self.seen(session)
-        self._subscriptions.setdefault(_key(session), set()).add(uri)
-
-    def unsubscribe(self, session: ServerSession, uri: str) -> None:
-        uris = self._subscriptions.get(_key(session))
-        if uris is not None:
-            uris.discard(uri)
-
-    def subscribers(self, uri: str) -> list[int]:
-        return [key for key, uris in self._subscriptions.items() if uri in uris]
-
-    def all(self) -> list[int]:
-        return list(self._sessions)
-
-    def session(self, key: int) -> ServerSession | None:
-        return self._sessions.get(key)
-
-    def forget(self, key: int) -> None:
-        self._sessions.pop(key, None)
-        self._subscriptions.pop(key, None)
+@dataclass
+class _Client:
+    session: ServerSession
+    organization: str
+    uris: set[str] = field(default_factory=set)
 
 
 class ChangeEvents:
-    """What plugins (and the configuration layer) call when something clients may have cached changed."""
+    """What plugins and the configuration layer call when something clients may have cached changed."""
 
-    def __init__(self, bus: SubscriptionBus | None = None) -> None:
-        self.bus: SubscriptionBus = bus or InMemorySubscriptionBus()
-        self.handshake_clients = HandshakeClients()
+    def __init__(self) -> None:
+        # Keyed by the connection behind the per-request ServerSession: it lives as long as the client.
+        self._clients: dict[int, _Client] = {}
+        self._listeners: dict[str, ListenHandler] = {}
+        self._buses: dict[str, InMemorySubscriptionBus] = {}
 
-    async def list_changed(self, kind: ListKind) -> None:
-        await self.bus.publish(_EVENTS[kind])
-        for key in self.handshake_clients.all():
-            await self._send(key, kind)
+    # handshake era
 
-    async def resource_updated(self, uri: str) -> None:
-        await self.bus.publish(ResourceUpdated(uri=uri))
-        for key in self.handshake_clients.subscribers(uri):
-            await self._send(key, "updated", uri)
+    def seen(self, session: ServerSession, organization: str) -> None:
+        key = _key(session)
+        client = self._clients.get(key)
+        if client is None or client.organization != organization:
+            self._clients[key] = _Client(session, organization)
 
-    async def _send(self, key: int, kind: str, uri: str = "") -> None:
-        session = self.handshake_clients.session(key)
-        if session is None:
-            return
+    def subscribe(self, session: ServerSession, organization: str, uri: str) -> None:
+        self.seen(session, organization)
+        self._clients[_key(session)].uris.add(uri)
+
+    def unsubscribe(self, session: ServerSession, uri: str) -> None:
+        client = self._clients.get(_key(session))
+        if client is not None:
+            client.uris.discard(uri)
+
+    # 2026-07-28
+
+    async def listen(
+        self, ctx: ServerRequestContext[Any, Any], params: SubscriptionsListenRequestParams, organization: str
+    ) -> SubscriptionsListenResult:
+        handler = self._listeners.get(organization)
+        if handler is None:
+            bus = self._buses[organization] = InMemorySubscriptionBus()
+            handler = self._listeners[organization] = ListenHandler(bus)
+        return await handler(ctx, params)
+
+    # announcing
+
+    async def list_changed(self, kind: ListKind, organization: str | None = None) -> None:
+        """Tell the clients of `organization` (None: of every organization) that a list changed."""
+        for slug, bus in list(self._buses.items()):
+            if organization is None or slug == organization:
+                await bus.publish(_EVENTS[kind])
+        for key, client in list(self._clients.items()):
+            if organization is None or client.organization == organization:
+                await self._send(key, client, kind)
+
+    async def resource_updated(self, uri: str, organization: str | None = None) -> None:
+        for slug, bus in list(self._buses.items()):
+            if organization is None or slug == organization:
+                await bus.publish(ResourceUpdated(uri=uri))
+        for key, client in list(self._clients.items()):
+            if uri in client.uris and (organization is None or client.organization == organization):
+                await self._send(key, client, "updated", uri)
+
+    async def _send(self, key: int, client: _Client, kind: str, uri: str = "") -> None:
+        session = client.session
         try:
             if kind == "tools":
                 await session.send_tool_list_changed()
@@ -92,9 +106,9 @@ class ChangeEvents:
                 await session.send_resource_list_changed()
             else:
                 await session.send_resource_updated(uri)
-        except Exception as error:  # the client went away; it will refetch when it reconnects
+        except Exception as error:  # the client went away; it refetches when it reconnects
             logger.debug("forgetting a handshake client: {}", error)
-            self.handshake_clients.forget(key)
+            self._clients.pop(key, None)
 
 
 def _key(session: ServerSession) -> int:

@@ -16,6 +16,7 @@ from omni_mcp.capabilities.prompts import render_template, to_prompt_result
 from omni_mcp.capabilities.resources import to_read_result
 from omni_mcp.capabilities.signatures import ArgumentsError, context_parameter
 from omni_mcp.capabilities.tools import ToolError, error_result, to_call_result
+from omni_mcp.config.effective import OrgConfig, Owned
 from omni_mcp.context import CallContext
 from omni_mcp.gateway.request_state import RequestStateSealer
 from omni_mcp.plugins import await_me_maybe
@@ -36,11 +37,11 @@ class Router:
         )
 
     async def call_tool(
-        self, params: types.CallToolRequestParams, make_context: ContextFactory
+        self, params: types.CallToolRequestParams, org: OrgConfig, make_context: ContextFactory
     ) -> types.CallToolResult | types.InputRequiredResult:
         name = params.name
         owned = self.runtime.capabilities.tools.get(name)
-        if owned is None:
+        if owned is None or not org.tool_allowed(owned.plugin):  # a disabled server's tools do not exist
             raise MCPError(types.INVALID_PARAMS, f"Unknown tool: {name}")
         tool = owned.item
         try:
@@ -71,10 +72,10 @@ class Router:
             context.logger.debug("tool {} took {:.1f} ms", name, (time.perf_counter() - started) * 1000)
 
     async def get_prompt(
-        self, params: types.GetPromptRequestParams, make_context: ContextFactory
+        self, params: types.GetPromptRequestParams, org: OrgConfig, make_context: ContextFactory
     ) -> types.GetPromptResult | types.InputRequiredResult:
         name = params.name
-        owned = self.runtime.capabilities.prompts.get(name)
+        owned = org.prompts.get(name)
         if owned is None:
             raise MCPError(types.INVALID_PARAMS, f"Unknown prompt: {name}")
         prompt = owned.item
@@ -84,7 +85,7 @@ class Router:
             raise MCPError(types.INVALID_PARAMS, str(error)) from None
         if prompt.template is not None:
             return to_prompt_result(prompt, render_template(prompt.template, values))
-        assert prompt.render is not None
+        assert prompt.render is not None and owned.plugin is not None
         context = make_context(owned.plugin, name)
         self._open_rounds(context, params, f"prompt:{name}")
         value = await self._guarded(
@@ -92,25 +93,27 @@ class Router:
         )
         return self._seal_rounds(to_prompt_result(prompt, value), context, f"prompt:{name}")
 
-    async def read_resource(self, uri: str, make_context: ContextFactory) -> types.ReadResourceResult:
-        capabilities = self.runtime.capabilities
-        fixed = capabilities.resources.get(uri)
+    async def read_resource(
+        self, uri: str, org: OrgConfig, make_context: ContextFactory
+    ) -> types.ReadResourceResult:
+        fixed = org.resources.get(uri)
         if fixed is not None:
             resource = fixed.item
             if resource.text is not None:
                 return to_read_result(uri, resource.mime_type, resource.text)
             if resource.blob is not None:
                 return to_read_result(uri, resource.mime_type, resource.blob)
-            assert resource.read is not None
+            assert resource.read is not None and fixed.plugin is not None
             context = make_context(fixed.plugin, uri)
             value = await self._guarded(
                 f"resource '{uri}'", _call_with_context(resource.read, context, {}), context
             )
             return to_read_result(uri, resource.mime_type, value)
-        found = capabilities.find_template(uri)
+        found = _find_template(org, uri)
         if found is None:
             raise MCPError(types.INVALID_PARAMS, f"Resource not found: {uri}", {"uri": uri})
         owned, variables = found
+        assert owned.plugin is not None
         context = make_context(owned.plugin, uri)
         call = _call_with_context(owned.item.read, context, variables)
         value = await self._guarded(f"resource '{uri}'", call, context)
@@ -122,15 +125,16 @@ class Router:
         argument: str,
         value: str,
         context_arguments: Mapping[str, str],
+        org: OrgConfig,
     ) -> types.Completion:
         completer = None
         if isinstance(ref, types.PromptReference):
-            owned_prompt = self.runtime.capabilities.prompts.get(ref.name)
+            owned_prompt = org.prompts.get(ref.name)
             if owned_prompt is None:
                 raise MCPError(types.INVALID_PARAMS, f"Unknown prompt: {ref.name}")
             completer = owned_prompt.item.complete
         else:
-            owned_template = self.runtime.capabilities.templates.get(ref.uri)
+            owned_template = org.templates.get(ref.uri)
             if owned_template is None:
                 raise MCPError(types.INVALID_PARAMS, f"Unknown resource template: {ref.uri}")
             completer = owned_template.item.complete
@@ -178,6 +182,14 @@ class Router:
         except Exception as error:
             context.logger.opt(exception=error).error("{} failed", what)
             raise MCPError(types.INTERNAL_ERROR, f"{what} failed: {type(error).__name__}: {error}") from None
+
+
+def _find_template(org: OrgConfig, uri: str) -> tuple[Owned, dict[str, str | list[str]]] | None:
+    for owned in org.templates.values():
+        variables = owned.item.match(uri)
+        if variables is not None:
+            return owned, variables
+    return None
 
 
 def _call_with_context(

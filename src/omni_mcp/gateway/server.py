@@ -11,10 +11,11 @@ from loguru import logger
 from mcp.server.caching import CacheableMethod, CacheHint
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
 from mcp.server.lowlevel.server import Server
-from mcp.server.subscriptions import ListenHandler
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from omni_mcp.auth.actor_scope import actor_in
+from omni_mcp.config.effective import OrgConfig, UnknownOrganization
 from omni_mcp.context import Actor, CallContext
 from omni_mcp.gateway.events import ChangeEvents
 from omni_mcp.gateway.router import ContextFactory, Router
@@ -22,7 +23,6 @@ from omni_mcp.observability.request_id import REQUEST_ID_SCOPE_KEY
 from omni_mcp.runtime import Runtime
 
 PAGE_SIZE = 500
-ACTOR_SCOPE_KEY = "omni_mcp.actor"
 
 T = TypeVar("T")
 Ctx = ServerRequestContext[Any, Any]
@@ -41,53 +41,67 @@ CACHE_HINTS: dict[CacheableMethod, CacheHint] = {
 def build_mcp_server(runtime: Runtime) -> Server[Any]:
     router = Router(runtime)
     events = runtime.events
-    listings = _Listings(runtime)
+
+    async def org_of(ctx: Ctx) -> OrgConfig:
+        actor = actor_of(ctx)
+        try:
+            return await runtime.org_configs.get(actor.organization)
+        except UnknownOrganization:
+            raise MCPError(types.INVALID_REQUEST, f"Unknown organization: {actor.organization}") from None
 
     async def list_tools(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
-        page, cursor = _paginate(listings.tools(), params)
+        page, cursor = _paginate((await org_of(ctx)).listings.tools, params)
         return types.ListToolsResult(tools=page, next_cursor=cursor)
 
     async def call_tool(
         ctx: Ctx, params: types.CallToolRequestParams
     ) -> types.CallToolResult | types.InputRequiredResult:
-        return await router.call_tool(params, _context_factory(ctx, runtime))
+        org = await org_of(ctx)
+        return await router.call_tool(params, org, _context_factory(ctx, runtime, org))
 
     async def list_prompts(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListPromptsResult:
-        page, cursor = _paginate(listings.prompts(), params)
+        page, cursor = _paginate((await org_of(ctx)).listings.prompts, params)
         return types.ListPromptsResult(prompts=page, next_cursor=cursor)
 
     async def get_prompt(
         ctx: Ctx, params: types.GetPromptRequestParams
     ) -> types.GetPromptResult | types.InputRequiredResult:
-        return await router.get_prompt(params, _context_factory(ctx, runtime))
+        org = await org_of(ctx)
+        return await router.get_prompt(params, org, _context_factory(ctx, runtime, org))
 
     async def list_resources(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListResourcesResult:
-        page, cursor = _paginate(listings.resources(), params)
+        page, cursor = _paginate((await org_of(ctx)).listings.resources, params)
         return types.ListResourcesResult(resources=page, next_cursor=cursor)
 
     async def list_templates(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListResourceTemplatesResult:
-        page, cursor = _paginate(listings.templates(), params)
+        page, cursor = _paginate((await org_of(ctx)).listings.templates, params)
         return types.ListResourceTemplatesResult(resource_templates=page, next_cursor=cursor)
 
     async def read_resource(ctx: Ctx, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
-        return await router.read_resource(str(params.uri), _context_factory(ctx, runtime))
+        org = await org_of(ctx)
+        return await router.read_resource(str(params.uri), org, _context_factory(ctx, runtime, org))
 
     async def subscribe(ctx: Ctx, params: types.SubscribeRequestParams) -> types.EmptyResult:
-        events.handshake_clients.subscribe(ctx.session, str(params.uri))
+        events.subscribe(ctx.session, actor_of(ctx).organization, str(params.uri))
         return types.EmptyResult()
 
     async def unsubscribe(ctx: Ctx, params: types.UnsubscribeRequestParams) -> types.EmptyResult:
-        events.handshake_clients.unsubscribe(ctx.session, str(params.uri))
+        events.unsubscribe(ctx.session, str(params.uri))
         return types.EmptyResult()
+
+    async def listen(
+        ctx: Ctx, params: types.SubscriptionsListenRequestParams
+    ) -> types.SubscriptionsListenResult:
+        return await events.listen(ctx, params, actor_of(ctx).organization)
 
     async def complete(ctx: Ctx, params: types.CompleteRequestParams) -> types.CompleteResult:
         context_arguments = params.context.arguments if params.context and params.context.arguments else {}
         completion = await router.complete(
-            params.ref, params.argument.name, params.argument.value, context_arguments
+            params.ref, params.argument.name, params.argument.value, context_arguments, await org_of(ctx)
         )
         return types.CompleteResult(completion=completion)
 
@@ -95,13 +109,18 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
         # Handshake-era clients choose a level; plugins' messages are sent through CallContext.log.
         return types.EmptyResult()
 
+    def input_schema(name: str) -> dict[str, Any] | None:
+        # Used for Mcp-Param header checks before the caller is known: the schema is the same for every org.
+        tool = runtime.capabilities.listed_tools.get(name)
+        return tool.input_schema if tool else None
+
     server: Server[Any] = Server(
         "omni-mcp",
         version=runtime.version,
         title="omni-mcp gateway",
         instructions="Tools, prompts and resources of the MCP servers enabled for your organization.",
         cache_hints=CACHE_HINTS,
-        get_tool_input_schema=listings.input_schema,
+        get_tool_input_schema=input_schema,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
         on_list_prompts=list_prompts,
@@ -112,7 +131,7 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
         on_subscribe_resource=subscribe,
         on_unsubscribe_resource=unsubscribe,
         on_completion=complete,
-        on_subscriptions_listen=ListenHandler(events.bus),
+        on_subscriptions_listen=listen,
     )
     server.middleware.append(_remember_handshake_clients(events))
     # Registered after construction: the constructor warns that logging is deprecated in 2026-07-28,
@@ -121,59 +140,23 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
     return server
 
 
+def actor_of(ctx: Ctx) -> Actor:
+    """Who is calling, as the authentication middleware put it in the request scope."""
+    actor = actor_in(ctx.request.scope) if ctx.request is not None else None
+    if actor is None:  # a transport without our middleware in front: refuse rather than guess
+        raise MCPError(types.INVALID_REQUEST, "Unauthenticated request")
+    return actor
+
+
 def _remember_handshake_clients(events: ChangeEvents) -> ServerMiddleware[Any]:
     """Note every handshake-era connection, so list changes can be pushed to it."""
 
     async def middleware(ctx: Ctx, call_next: CallNext) -> HandlerResult:
         if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS and ctx.request_id is not None:
-            events.handshake_clients.seen(ctx.session)
+            events.seen(ctx.session, actor_of(ctx).organization)
         return await call_next(ctx)
 
     return middleware
-
-
-class _Listings:
-    """List results built once per capability map, not per request."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
-        self._built_for: object | None = None
-        self._tools: list[types.Tool] = []
-        self._prompts: list[types.Prompt] = []
-        self._resources: list[types.Resource] = []
-        self._templates: list[types.ResourceTemplate] = []
-        self._schemas: dict[str, dict[str, Any]] = {}
-
-    def _refresh(self) -> None:
-        capabilities = self._runtime.capabilities
-        if self._built_for is capabilities:
-            return
-        self._tools = [owned.item.to_mcp() for owned in capabilities.tools.values()]
-        self._schemas = {tool.name: tool.input_schema for tool in self._tools}
-        self._prompts = [owned.item.to_mcp() for owned in capabilities.prompts.values()]
-        self._resources = [owned.item.to_mcp() for owned in capabilities.resources.values()]
-        self._templates = [owned.item.to_mcp() for owned in capabilities.templates.values()]
-        self._built_for = capabilities
-
-    def tools(self) -> list[types.Tool]:
-        self._refresh()
-        return self._tools
-
-    def prompts(self) -> list[types.Prompt]:
-        self._refresh()
-        return self._prompts
-
-    def resources(self) -> list[types.Resource]:
-        self._refresh()
-        return self._resources
-
-    def templates(self) -> list[types.ResourceTemplate]:
-        self._refresh()
-        return self._templates
-
-    def input_schema(self, name: str) -> dict[str, Any] | None:
-        self._refresh()
-        return self._schemas.get(name)
 
 
 def _paginate(items: Sequence[T], params: types.PaginatedRequestParams | None) -> tuple[list[T], str | None]:
@@ -195,10 +178,10 @@ def _decode_cursor(cursor: str | None, total: int) -> int:
     return offset
 
 
-def _context_factory(ctx: Ctx, runtime: Runtime) -> ContextFactory:
+def _context_factory(ctx: Ctx, runtime: Runtime, org: OrgConfig) -> ContextFactory:
     scope: dict[str, Any] = ctx.request.scope if ctx.request is not None else {}
     request_id = str(scope.get(REQUEST_ID_SCOPE_KEY) or ctx.request_id or "")
-    actor: Actor = scope.get(ACTOR_SCOPE_KEY) or Actor.local()
+    actor = actor_of(ctx)
 
     def make(plugin: str, name: str) -> CallContext:
         return CallContext(
@@ -206,6 +189,8 @@ def _context_factory(ctx: Ctx, runtime: Runtime) -> ContextFactory:
             name=name,
             actor=actor,
             request_id=request_id,
+            settings=org.settings.get(plugin),
+            settings_error=org.settings_errors.get(plugin),
             logger=logger.bind(plugin=plugin, request_id=request_id, organization=actor.organization),
             sdk=ctx,
             events=runtime.events,

@@ -39,3 +39,4 @@ def configure_logging(settings: LoggingSettings) -> None:
     # Chatty at INFO; their warnings and errors still come through.
     logging.getLogger("mcp").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # we log the revision ourselves

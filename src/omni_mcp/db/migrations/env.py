@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
-from sqlmodel import SQLModel
 
-from omni_mcp.db import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from omni_mcp.db.metadata import target_metadata
 
 config = context.config
-target_metadata = SQLModel.metadata
 
 
 def run_migrations_offline() -> None:

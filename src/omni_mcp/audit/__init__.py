@@ -1,0 +1,1 @@
+"""Audit records: every configuration change, and (later) every call."""

@@ -1,0 +1,1 @@
+"""Who is calling: resolves every request to an Actor (organization, role, permissions)."""

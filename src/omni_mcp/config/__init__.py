@@ -1,0 +1,1 @@
+"""Database-driven prompts and resources: plugin defaults, org overrides and additions, cached per org."""

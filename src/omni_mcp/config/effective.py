@@ -1,0 +1,200 @@
+"""An organization's effective configuration: enabled servers, merged prompts and resources, settings.
+
+Defaults of the servers it enabled, minus what it hid, with its overrides winning, plus its additions.
+Built from the database in one pass (a handful of queries) and then served from the cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import mcp.types as types
+from loguru import logger
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from omni_mcp.capabilities.prompts import Prompt, PromptArgument
+from omni_mcp.capabilities.resources import Resource
+from omni_mcp.config.models import DefaultPrompt, DefaultResource, OrganizationPrompt, OrganizationResource
+from omni_mcp.db.models import McpServer
+from omni_mcp.db.scoping import org_session
+from omni_mcp.gateway.capabilities import CapabilityMap
+from omni_mcp.security.secrets import SecretBox, SecretDecryptionError
+from omni_mcp.tenancy import plugin_settings
+from omni_mcp.tenancy.models import Organization, OrganizationService
+
+
+class UnknownOrganization(LookupError):
+    """No organization has this slug."""
+
+
+@dataclass(frozen=True)
+class Owned:
+    """A prompt or resource as served to one org: the plugin it belongs to (None for the org's own)."""
+
+    plugin: str | None
+    item: Any
+
+
+@dataclass(frozen=True)
+class OrgConfig:
+    organization_id: int
+    slug: str
+    enabled_plugins: frozenset[str]
+    prompts: dict[str, Owned]
+    resources: dict[str, Owned]
+    templates: dict[str, Owned]
+    settings: dict[str, BaseModel] = field(default_factory=dict)
+    settings_errors: dict[str, str] = field(default_factory=dict)
+    listings: Listings = field(default_factory=lambda: Listings([], [], [], []))
+
+    def tool_allowed(self, plugin: str) -> bool:
+        return plugin in self.enabled_plugins
+
+
+@dataclass(frozen=True)
+class Listings:
+    """The list results this organization sees, built once per load rather than per request."""
+
+    tools: list[types.Tool]
+    prompts: list[types.Prompt]
+    resources: list[types.Resource]
+    templates: list[types.ResourceTemplate]
+
+
+def load_org_config(
+    engine: Engine, slug: str, capabilities: CapabilityMap, box: SecretBox, enabled_by_default: bool
+) -> OrgConfig:
+    with Session(engine) as session:
+        org_id = session.exec(select(Organization.id).where(Organization.slug == slug)).first()
+    if org_id is None:
+        raise UnknownOrganization(slug)
+    plugins = _served_plugins(capabilities)
+    with org_session(engine, org_id) as session:
+        services = {
+            server.name: service
+            for service, server in session.exec(select(OrganizationService, McpServer).join(McpServer)).all()
+        }
+        enabled = frozenset(
+            name for name in plugins if (services[name].enabled if name in services else enabled_by_default)
+        )
+        default_prompts = session.exec(
+            select(DefaultPrompt, McpServer.name).join(McpServer).where(McpServer.name.in_(enabled))  # type: ignore[attr-defined]
+        ).all()
+        default_resources = session.exec(
+            select(DefaultResource, McpServer.name).join(McpServer).where(McpServer.name.in_(enabled))  # type: ignore[attr-defined]
+        ).all()
+        org_prompts = session.exec(select(OrganizationPrompt)).all()
+        org_resources = session.exec(select(OrganizationResource)).all()
+
+    prompts: dict[str, Owned] = {
+        name: Owned(owned.plugin, owned.item)
+        for name, owned in capabilities.prompts.items()
+        if owned.plugin in enabled and owned.item.template is None  # code-rendered: not in the database
+    }
+    for row, plugin in default_prompts:
+        prompts[row.name] = Owned(
+            plugin, _prompt(row.name, row.title, row.description, row.arguments, row.template)
+        )
+    for org_row in org_prompts:
+        if org_row.hidden:
+            prompts.pop(org_row.name, None)
+        elif org_row.template is not None:
+            owner = prompts[org_row.name].plugin if org_row.name in prompts else None
+            prompts[org_row.name] = Owned(
+                owner,
+                _prompt(
+                    org_row.name, org_row.title, org_row.description, org_row.arguments, org_row.template
+                ),
+            )
+
+    resources: dict[str, Owned] = {
+        uri: Owned(owned.plugin, owned.item)
+        for uri, owned in capabilities.resources.items()
+        if owned.plugin in enabled and owned.item.text is None  # dynamic: read by code
+    }
+    for resource_row, plugin in default_resources:
+        resources[resource_row.uri] = Owned(plugin, _resource(resource_row))
+    for org_resource in org_resources:
+        if org_resource.hidden:
+            resources.pop(org_resource.uri, None)
+        elif org_resource.text is not None:
+            owner = resources[org_resource.uri].plugin if org_resource.uri in resources else None
+            resources[org_resource.uri] = Owned(owner, _resource(org_resource))
+    templates = {
+        key: Owned(owned.plugin, owned.item)
+        for key, owned in capabilities.templates.items()
+        if owned.plugin in enabled
+    }
+
+    settings, errors = _settings(services, capabilities, enabled, box)
+    listings = Listings(
+        tools=[
+            tool
+            for name, tool in capabilities.listed_tools.items()
+            if capabilities.tools[name].plugin in enabled
+        ],
+        prompts=[owned.item.to_mcp() for owned in prompts.values()],
+        resources=[owned.item.to_mcp() for owned in resources.values()],
+        templates=[owned.item.to_mcp() for owned in templates.values()],
+    )
+    return OrgConfig(org_id, slug, enabled, prompts, resources, templates, settings, errors, listings)
+
+
+def _served_plugins(capabilities: CapabilityMap) -> set[str]:
+    plugins = {owned.plugin for owned in capabilities.tools.values()}
+    plugins |= {owned.plugin for owned in capabilities.prompts.values()}
+    plugins |= {owned.plugin for owned in capabilities.resources.values()}
+    plugins |= {owned.plugin for owned in capabilities.templates.values()}
+    return plugins | set(capabilities.settings_models)
+
+
+def _settings(
+    services: dict[str, OrganizationService],
+    capabilities: CapabilityMap,
+    enabled: frozenset[str],
+    box: SecretBox,
+) -> tuple[dict[str, BaseModel], dict[str, str]]:
+    settings: dict[str, BaseModel] = {}
+    errors: dict[str, str] = {}
+    for plugin, model in capabilities.settings_models.items():
+        if plugin not in enabled:
+            continue
+        stored = services[plugin].settings if plugin in services else {}
+        try:
+            settings[plugin] = plugin_settings.validate_settings(
+                model, plugin_settings.decode_plain(stored, box), plugin
+            )
+        except (plugin_settings.SettingsValidationError, SecretDecryptionError) as error:
+            errors[plugin] = str(error)  # e.g. a required API key not set yet: the plugin reports it on use
+            if isinstance(error, SecretDecryptionError):
+                logger.error("settings of {} for an organization cannot be decrypted: wrong key?", plugin)
+    return settings, errors
+
+
+def _prompt(
+    name: str, title: str | None, description: str, arguments: list[dict[str, Any]], template: str
+) -> Prompt:
+    return Prompt(
+        name,
+        description,
+        tuple(
+            PromptArgument(str(a["name"]), str(a.get("description", "")), bool(a.get("required")))
+            for a in arguments
+        ),
+        template=template,
+        title=title,
+    )
+
+
+def _resource(row: DefaultResource | OrganizationResource) -> Resource:
+    return Resource(
+        row.uri,
+        row.name or row.uri,
+        description=row.description,
+        mime_type=row.mime_type,
+        text=row.text or "",
+        title=row.title,
+    )

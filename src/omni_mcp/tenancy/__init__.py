@@ -1,0 +1,1 @@
+"""Organizations, their members, and which MCP servers each has enabled with what settings."""

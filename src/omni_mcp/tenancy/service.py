@@ -1,0 +1,488 @@
+"""The one way configuration changes: organizations, members, services, prompts and resources.
+
+The CLI uses it today and the admin API will tomorrow. Every write validates first, runs in one
+transaction with its audit row, and announces the change so caches everywhere drop that organization.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from omni_mcp.audit.record import record_change
+from omni_mcp.capabilities.prompts import Prompt, PromptArgument
+from omni_mcp.config.defaults import prompt_arguments_json
+from omni_mcp.config.models import DefaultPrompt, OrganizationPrompt, OrganizationResource
+from omni_mcp.db.models import McpServer, utcnow
+from omni_mcp.db.scoping import org_session
+from omni_mcp.security.secrets import SecretBox
+from omni_mcp.tenancy import plugin_settings
+from omni_mcp.tenancy.models import ROLES, Organization, OrganizationMembership, OrganizationService, User
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+
+
+class ConfigError(ValueError):
+    """A change was refused; the message is one line saying why."""
+
+
+@dataclass(frozen=True)
+class KnownServer:
+    """An installed plugin that may be enabled for organizations."""
+
+    name: str
+    version: str
+    settings_model: type[BaseModel] | None = None
+
+
+class TenancyService:
+    def __init__(
+        self,
+        engine: Engine,
+        secrets: SecretBox,
+        servers: Mapping[str, KnownServer],
+        announce: Callable[[Session, str], None] | None = None,
+        after_commit: Callable[[str], None] | None = None,
+        servers_enabled_by_default: bool = True,
+        code_prompts: Callable[[], set[str]] = set,
+    ) -> None:
+        """`announce` runs inside each change's transaction, `after_commit` once it committed.
+
+        `code_prompts` names the prompts plugins render in code (they are not in the default table).
+        """
+        self.engine = engine
+        self._code_prompts = code_prompts
+        self._default_enabled = servers_enabled_by_default
+        self.secrets = secrets
+        self.servers = dict(servers)
+        self._announce = announce or (lambda _session, _slug: None)
+        self._after_commit = after_commit or (lambda _slug: None)
+
+    # organizations and members
+
+    def create_organization(self, slug: str, name: str | None = None, *, actor: str) -> dict[str, Any]:
+        if not SLUG_PATTERN.match(slug):
+            raise ConfigError(f"invalid organization slug {slug!r}: use lowercase letters, digits and '-'")
+        with Session(self.engine) as session:
+            if session.exec(select(Organization).where(Organization.slug == slug)).first():
+                raise ConfigError(f"organization {slug!r} already exists")
+            org = Organization(slug=slug, name=name or slug)
+            session.add(org)
+            session.flush()
+            after = _org_view(org)
+            record_change(
+                session,
+                actor=actor,
+                organization_id=org.id,
+                entity_type="organization",
+                entity_id=slug,
+                action="create",
+                after=after,
+            )
+            self._commit(session, slug)
+        return after
+
+    def ensure_organization(self, slug: str, *, actor: str) -> None:
+        """Create the organization unless it exists (the default organization on first start)."""
+        try:
+            self.create_organization(slug, actor=actor)
+        except ConfigError as error:
+            if "already exists" not in str(error):
+                raise
+        except IntegrityError:
+            pass  # another process created it at the same moment
+
+    def list_organizations(self) -> list[dict[str, Any]]:
+        with Session(self.engine) as session:
+            return [_org_view(org) for org in session.exec(select(Organization).order_by(Organization.slug))]
+
+    def add_member(
+        self, slug: str, user: str, role: str, *, permissions: list[str] | None = None, actor: str
+    ) -> dict[str, Any]:
+        if role not in ROLES:
+            raise ConfigError(f"invalid role {role!r}: use one of {', '.join(ROLES)}")
+        org_id = self._org_id(slug)
+        with org_session(self.engine, org_id) as session:
+            account = session.exec(select(User).where(User.external_id == user)).first()
+            if account is None:
+                account = User(external_id=user)
+                session.add(account)
+                session.flush()
+            membership = session.exec(
+                select(OrganizationMembership).where(OrganizationMembership.user_id == account.id)
+            ).first()
+            before = _membership_view(membership, user) if membership else None
+            if membership is None:
+                assert account.id is not None
+                membership = OrganizationMembership(organization_id=org_id, user_id=account.id, role=role)
+            membership.role = role
+            membership.permissions = sorted(set(permissions or []))
+            session.add(membership)
+            after = _membership_view(membership, user)
+            record_change(
+                session,
+                actor=actor,
+                organization_id=org_id,
+                entity_type="membership",
+                entity_id=user,
+                action="update" if before else "create",
+                before=before,
+                after=after,
+            )
+            self._commit(session, slug)
+        return after
+
+    def list_members(self, slug: str) -> list[dict[str, Any]]:
+        with org_session(self.engine, self._org_id(slug)) as session:
+            rows = session.exec(select(OrganizationMembership, User).join(User)).all()
+            return [_membership_view(m, u.external_id) for m, u in rows]
+
+    # services
+
+    def set_service_enabled(self, slug: str, server: str, enabled: bool, *, actor: str) -> dict[str, Any]:
+        org_id = self._org_id(slug)
+        with org_session(self.engine, org_id) as session:
+            row = self._service_row(session, org_id, server)
+            before = _service_view(row, server)
+            row.enabled = enabled
+            row.updated_at = utcnow()
+            session.add(row)
+            after = _service_view(row, server)
+            record_change(
+                session,
+                actor=actor,
+                organization_id=org_id,
+                entity_type="service",
+                entity_id=server,
+                action="enable" if enabled else "disable",
+                before=before,
+                after=after,
+            )
+            self._commit(session, slug)
+        return after
+
+    def set_service_settings(
+        self, slug: str, server: str, updates: dict[str, Any], *, actor: str
+    ) -> dict[str, Any]:
+        """Merge `updates` into the stored settings, validate the whole against the plugin's model, store."""
+        known = self._known(server)
+        if known.settings_model is None:
+            raise ConfigError(f"server {server!r} has no settings")
+        unknown = sorted(set(updates) - set(known.settings_model.model_fields))
+        if unknown:
+            fields = ", ".join(known.settings_model.model_fields)
+            raise ConfigError(f"unknown setting {unknown[0]!r} for {server}; its settings are: {fields}")
+        org_id = self._org_id(slug)
+        with org_session(self.engine, org_id) as session:
+            row = self._service_row(session, org_id, server)
+            current = plugin_settings.decode_plain(row.settings, self.secrets)
+            try:
+                validated = plugin_settings.validate_settings(
+                    known.settings_model, {**current, **updates}, server
+                )
+            except plugin_settings.SettingsValidationError as error:
+                raise ConfigError(str(error)) from None
+            before = _service_view(row, server)
+            row.settings = plugin_settings.encode(known.settings_model, validated, self.secrets)
+            row.updated_at = utcnow()
+            session.add(row)
+            after = _service_view(row, server)
+            record_change(
+                session,
+                actor=actor,
+                organization_id=org_id,
+                entity_type="service_settings",
+                entity_id=server,
+                action="update",
+                before=before,
+                after=after,
+            )
+            self._commit(session, slug)
+        return after
+
+    def list_services(self, slug: str) -> list[dict[str, Any]]:
+        org_id = self._org_id(slug)
+        default_enabled = self._default_enabled
+        with org_session(self.engine, org_id) as session:
+            rows = {
+                server.name: service
+                for service, server in session.exec(
+                    select(OrganizationService, McpServer).join(McpServer)
+                ).all()
+            }
+            views = []
+            for name in sorted(set(self.servers) | set(rows)):
+                row = rows.get(name)
+                views.append(
+                    _service_view(row, name)
+                    if row
+                    else {"server": name, "enabled": default_enabled, "settings": {}}
+                )
+            return views
+
+    # prompts
+
+    def set_prompt(self, slug: str, name: str, spec: Mapping[str, Any], *, actor: str) -> dict[str, Any]:
+        """Add an org prompt, or override the default of that name; `spec` is the documented file format."""
+        prompt = _prompt_from_spec(name, spec)
+        org_id = self._org_id(slug)
+        with org_session(self.engine, org_id) as session:
+            row = session.exec(select(OrganizationPrompt).where(OrganizationPrompt.name == name)).first()
+            before = _prompt_view(row) if row else None
+            row = row or OrganizationPrompt(organization_id=org_id, name=name)
+            row.hidden = False
+            row.title = prompt.title
+            row.description = prompt.description
+            row.arguments = prompt_arguments_json(prompt)
+            row.template = prompt.template
+            row.updated_at = utcnow()
+            session.add(row)
+            after = _prompt_view(row)
+            record_change(
+                session,
+                actor=actor,
+                organization_id=org_id,
+                entity_type="prompt",
+                entity_id=name,
+                action="update" if before else "create",
+                before=before,
+                after=after,
+            )
+            self._commit(session, slug)
+        return after
+
+    def hide_prompt(self, slug: str, name: str, *, actor: str) -> dict[str, Any]:
+        org_id = self._org_id(slug)
+        with org_session(self.engine, org_id) as session:
+            exists = (
+                name in self._code_prompts()
+                or session.exec(select(DefaultPrompt.id).where(DefaultPrompt.name == name)).first()
+            )
+            row = session.exec(select(OrganizationPrompt).where(OrganizationPrompt.name == name)).first()
+            if not exists and row is None:
+                raise ConfigError(f"no prompt named {name!r} to hide")
+            before = _prompt_view(row) if row else None
+            row = row or OrganizationPrompt(organization_id=org_id, name=name)
+            row.hidden = True
+            row.template = None
+            row.updated_at = utcnow()
+            session.add(row)
+            after = _prompt_view(row)
+            record_change(
+                session,
+                actor=actor,
+                organization_id=org_id,
+                entity_type="prompt",
+                entity_id=name,
+                action="hide",
+                before=before,
+                after=after,
+            )
+            self._commit(session, slug)
+        return after
+
+    def delete_prompt(self, slug: str, name: str, *, actor: str) -> None:
+        """Remove the org's own row: an addition disappears, an override or hidden default comes back."""
+        org_id = self._org_id(slug)
+        with org_session(self.engine, org_id) as session:
+            row = session.exec(select(OrganizationPrompt).where(OrganizationPrompt.name == name)).first()
+            if row is None:
+                raise ConfigError(f"organization {slug!r} has no prompt of its own named {name!r}")
+            before = _prompt_view(row)
+            session.delete(row)
+            record_change(
+                session,
+                actor=actor,
+                organization_id=org_id,
+                entity_type="prompt",
+                entity_id=name,
+                action="delete",
+                before=before,
+            )
+            self._commit(session, slug)
+
+    # resources
+
+    def set_resource(self, slug: str, uri: str, spec: Mapping[str, Any], *, actor: str) -> dict[str, Any]:
+        text = spec.get("text")
+        if not isinstance(text, str):
+            raise ConfigError("a resource needs 'text' (a string)")
+        _check_keys(spec, {"name", "title", "description", "mime_type", "text"}, "resource")
+        org_id = self._org_id(slug)
+        with org_session(self.engine, org_id) as session:
+            row = session.exec(select(OrganizationResource).where(OrganizationResource.uri == uri)).first()
+            before = _resource_view(row) if row else None
+            row = row or OrganizationResource(organization_id=org_id, uri=uri)
+            row.hidden = False
+            row.name = str(spec.get("name") or uri.rsplit("/", 1)[-1] or uri)
+            row.title = spec.get("title")
+            row.description = str(spec.get("description", ""))
+            row.mime_type = str(spec.get("mime_type", "text/plain"))
+            row.text = text
+            row.updated_at = utcnow()
+            session.add(row)
+            after = _resource_view(row)
+            record_change(
+                session,
+                actor=actor,
+                organization_id=org_id,
+                entity_type="resource",
+                entity_id=uri,
+                action="update" if before else "create",
+                before=before,
+                after=after,
+            )
+            self._commit(session, slug)
+        return after
+
+    def hide_resource(self, slug: str, uri: str, *, actor: str) -> dict[str, Any]:
+        org_id = self._org_id(slug)
+        with org_session(self.engine, org_id) as session:
+            row = session.exec(select(OrganizationResource).where(OrganizationResource.uri == uri)).first()
+            before = _resource_view(row) if row else None
+            row = row or OrganizationResource(organization_id=org_id, uri=uri)
+            row.hidden = True
+            row.text = None
+            row.updated_at = utcnow()
+            session.add(row)
+            after = _resource_view(row)
+            record_change(
+                session,
+                actor=actor,
+                organization_id=org_id,
+                entity_type="resource",
+                entity_id=uri,
+                action="hide",
+                before=before,
+                after=after,
+            )
+            self._commit(session, slug)
+        return after
+
+    def delete_resource(self, slug: str, uri: str, *, actor: str) -> None:
+        org_id = self._org_id(slug)
+        with org_session(self.engine, org_id) as session:
+            row = session.exec(select(OrganizationResource).where(OrganizationResource.uri == uri)).first()
+            if row is None:
+                raise ConfigError(f"organization {slug!r} has no resource of its own at {uri!r}")
+            before = _resource_view(row)
+            session.delete(row)
+            record_change(
+                session,
+                actor=actor,
+                organization_id=org_id,
+                entity_type="resource",
+                entity_id=uri,
+                action="delete",
+                before=before,
+            )
+            self._commit(session, slug)
+
+    # helpers
+
+    def organization_id(self, slug: str) -> int:
+        return self._org_id(slug)
+
+    def _org_id(self, slug: str) -> int:
+        with Session(self.engine) as session:
+            org_id = session.exec(select(Organization.id).where(Organization.slug == slug)).first()
+        if org_id is None:
+            raise ConfigError(f"no organization {slug!r} (create it with `omni-mcp org create {slug}`)")
+        return org_id
+
+    def _known(self, server: str) -> KnownServer:
+        known = self.servers.get(server)
+        if known is None:
+            installed = ", ".join(sorted(self.servers)) or "none"
+            raise ConfigError(f"unknown server {server!r}; installed servers: {installed}")
+        return known
+
+    def _service_row(self, session: Session, org_id: int, server: str) -> OrganizationService:
+        known = self._known(server)
+        record = session.exec(select(McpServer).where(McpServer.name == server)).first()
+        if record is None:  # installed but never served yet: register it now
+            record = McpServer(name=server, version=known.version)
+            session.add(record)
+            session.flush()
+        assert record.id is not None
+        row = session.exec(
+            select(OrganizationService).where(OrganizationService.server_id == record.id)
+        ).first()
+        return row or OrganizationService(
+            organization_id=org_id, server_id=record.id, enabled=self._default_enabled, settings={}
+        )
+
+    def _commit(self, session: Session, slug: str) -> None:
+        self._announce(session, slug)
+        session.commit()
+        self._after_commit(slug)
+
+
+def _check_keys(spec: Mapping[str, Any], allowed: set[str], what: str) -> None:
+    unknown = sorted(set(spec) - allowed)
+    if unknown:
+        raise ConfigError(f"unknown {what} field {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}")
+
+
+def _prompt_from_spec(name: str, spec: Mapping[str, Any]) -> Prompt:
+    _check_keys(spec, {"title", "description", "template", "arguments"}, "prompt")
+    template = spec.get("template")
+    if not isinstance(template, str) or not template.strip():
+        raise ConfigError("a prompt needs 'template' (a non-empty string)")
+    raw_arguments = spec.get("arguments", [])
+    if not isinstance(raw_arguments, list) or not all(
+        isinstance(a, dict) and "name" in a for a in raw_arguments
+    ):
+        raise ConfigError("'arguments' must be a list of tables with at least a 'name'")
+    try:
+        arguments = tuple(
+            PromptArgument(str(a["name"]), str(a.get("description", "")), bool(a.get("required", False)))
+            for a in raw_arguments
+        )
+        return Prompt(
+            name, str(spec.get("description", "")), arguments, template=template, title=spec.get("title")
+        )
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
+def _org_view(org: Organization) -> dict[str, Any]:
+    return {"id": org.id, "slug": org.slug, "name": org.name}
+
+
+def _membership_view(membership: OrganizationMembership, user: str) -> dict[str, Any]:
+    return {"user": user, "role": membership.role, "permissions": list(membership.permissions)}
+
+
+def _service_view(row: OrganizationService, server: str) -> dict[str, Any]:
+    return {"server": server, "enabled": row.enabled, "settings": plugin_settings.redact(row.settings)}
+
+
+def _prompt_view(row: OrganizationPrompt) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "hidden": row.hidden,
+        "title": row.title,
+        "description": row.description,
+        "arguments": row.arguments,
+        "template": row.template,
+    }
+
+
+def _resource_view(row: OrganizationResource) -> dict[str, Any]:
+    return {
+        "uri": row.uri,
+        "hidden": row.hidden,
+        "name": row.name,
+        "title": row.title,
+        "description": row.description,
+        "mime_type": row.mime_type,
+        "text": row.text,
+    }
