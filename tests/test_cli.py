@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from omni_mcp.__about__ import __version__
+from omni_mcp.db import migrate
 from omni_mcp.testing import free_port, fresh_database_url
 from tests.test_plugin_discovery import GOOD_PLUGIN, install_fake_distribution
 
@@ -100,8 +101,9 @@ def test_bad_setting_exits_with_the_key_named(env: dict[str, str]) -> None:
 def test_db_upgrade_and_downgrade(env: dict[str, str], database_url: str) -> None:
     up = omni(env, "db", "upgrade")
     assert up.returncode == 0, up.stderr
-    assert "is at revision 0002" in up.stdout
     engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    assert f"is at revision {migrate.head_revision(engine)}" in up.stdout
+    assert "plugin default prompts and resources are in sync" in up.stdout
     assert "mcp_servers" in inspect(engine).get_table_names()
     down = omni(env, "db", "downgrade", "base")
     assert down.returncode == 0, down.stderr

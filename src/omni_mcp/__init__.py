@@ -10,11 +10,13 @@ from omni_mcp.health import Health
 from omni_mcp.hookspecs import hookimpl
 from omni_mcp.runtime import Runtime
 from omni_mcp.settings import Settings, load_settings
+from omni_mcp.storage.store import PluginStore
 
 __all__ = [
     "Actor",
     "CallContext",
     "Health",
+    "PluginStore",
     "Prompt",
     "PromptArgument",
     "Resource",

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
 
     from omni_mcp.gateway.events import ChangeEvents
+    from omni_mcp.storage.store import PluginStore
 
 LOG_LEVELS: tuple[types.LoggingLevel, ...] = (
     "debug",
@@ -58,6 +59,8 @@ class CallContext:
     logger: Logger = field(default=_root_logger)
     sdk: ServerRequestContext[Any, Any] | None = field(default=None, repr=False)
     events: ChangeEvents | None = field(default=None, repr=False)
+    store: PluginStore | None = field(default=None, repr=False)
+    """Records this plugin keeps for the calling organization (isolated from every other organization)."""
     input_responses: dict[str, Any] | None = None
     """2026-07-28 multi-round tools: the client's answers to the input requests of the previous round."""
     request_state: str | None = None

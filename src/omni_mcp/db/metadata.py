@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 from omni_mcp.audit import models as _audit  # noqa: F401
 from omni_mcp.config import models as _config  # noqa: F401
 from omni_mcp.db import models as _core  # noqa: F401
+from omni_mcp.storage import models as _storage  # noqa: F401
 from omni_mcp.tenancy import models as _tenancy  # noqa: F401
 
 target_metadata = SQLModel.metadata

@@ -21,6 +21,7 @@ from omni_mcp.gateway.events import ChangeEvents
 from omni_mcp.gateway.router import ContextFactory, Router
 from omni_mcp.observability.request_id import REQUEST_ID_SCOPE_KEY
 from omni_mcp.runtime import Runtime
+from omni_mcp.storage.store import PluginStore
 
 PAGE_SIZE = 500
 
@@ -194,6 +195,7 @@ def _context_factory(ctx: Ctx, runtime: Runtime, org: OrgConfig) -> ContextFacto
             logger=logger.bind(plugin=plugin, request_id=request_id, organization=actor.organization),
             sdk=ctx,
             events=runtime.events,
+            store=PluginStore(runtime.engine, org.organization_id, plugin),
         )
 
     return make
