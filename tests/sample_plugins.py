@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import anyio
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 from omni_mcp import (
     CallContext,
@@ -137,3 +137,65 @@ class SickPlugin:
     @hookimpl
     def health_check(self) -> Health:
         return Health("unhealthy", "token expired")
+
+
+class CrmSettings(BaseModel):
+    api_key: SecretStr = Field(description="the CRM's API key")
+    region: Literal["eu", "us"] = "eu"
+    page_size: int = Field(20, ge=1, le=100)
+
+
+class CrmPlugin:
+    """A plugin with per-org settings (one secret), a default template prompt and a default text resource."""
+
+    @hookimpl
+    def register_settings(self) -> type[BaseModel]:
+        return CrmSettings
+
+    @hookimpl
+    def register_tools(self) -> ToolGroup:
+        group = ToolGroup("crm")
+
+        @group.tool
+        async def whoami(ctx: CallContext) -> dict[str, object]:
+            """Shows which organization and settings the call ran with (never the key itself)."""
+            if ctx.settings is None:
+                raise ToolError(f"crm is not configured: {ctx.settings_error}")
+            settings = ctx.settings
+            assert isinstance(settings, CrmSettings)
+            return {
+                "organization": ctx.actor.organization,
+                "region": settings.region,
+                "key_suffix": settings.api_key.get_secret_value()[-2:],
+            }
+
+        @group.tool
+        async def remember(ctx: CallContext, note: str) -> str:
+            """Stores a note for the calling organization."""
+            assert ctx.store is not None
+            await ctx.store.put("notes", note, {"note": note})
+            return "ok"
+
+        @group.tool
+        async def notes(ctx: CallContext) -> list[str]:
+            """Lists the calling organization's notes."""
+            assert ctx.store is not None
+            return [value["note"] for _key, value in await ctx.store.recent("notes")]
+
+        return group
+
+    @hookimpl
+    def register_prompts(self) -> list[Prompt]:
+        return [
+            Prompt(
+                "crm_follow_up",
+                "Write a follow-up",
+                (PromptArgument("customer", required=True),),
+                template="Default follow-up for {customer}",
+            ),
+            Prompt("crm_code_prompt", "Rendered by code", render=lambda: "from code"),
+        ]
+
+    @hookimpl
+    def register_resources(self) -> list[Resource]:
+        return [Resource("crm://playbook", "playbook", text="default playbook")]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
+import anyio
 import anyio.to_thread
 from loguru import logger
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -76,11 +78,15 @@ def create_app(
             session_idle_timeout=settings.gateway.session_idle_timeout,
             max_sessions=settings.gateway.max_sessions,
         )
+        app.state.loop = asyncio.get_running_loop()
         try:
-            async with manager.run():
+            async with manager.run(), anyio.create_task_group() as background:
+                # Other processes' configuration changes (PostgreSQL NOTIFY / Redis) invalidate our cache.
+                background.start_soon(runtime.broadcast.listen, runtime.organization_changed)
                 endpoint.manager = manager
                 _log_ready(runtime)
                 yield
+                background.cancel_scope.cancel()
         finally:
             endpoint.manager = None
             await runtime.stop()
@@ -118,10 +124,11 @@ def _middleware(settings: Settings) -> list[Middleware]:
 def prepare_database(runtime: Runtime) -> None:
     """Create the schema in an empty database (when allowed); refuse to serve on an outdated one."""
     engine = runtime.engine
-    if migrate.is_empty(engine) and runtime.settings.database.auto_migrate:
-        logger.info("empty database: creating the schema")
-        migrate.upgrade(engine)
-        return
+    with migrate.migration_lock(engine):
+        if migrate.is_empty(engine) and runtime.settings.database.auto_migrate:
+            logger.info("empty database: creating the schema")
+            migrate.upgrade(engine)
+            return
     current, head = migrate.current_revision(engine), migrate.head_revision(engine)
     if current != head:
         raise DatabaseNotReady(

@@ -102,7 +102,8 @@ def db_upgrade(config_file: Path | None, revision: str) -> None:
 
     settings = settings_or_exit(config_file)
     engine = create_db_engine(settings.database)
-    migrate.upgrade(engine, revision)
+    with migrate.migration_lock(engine):
+        migrate.upgrade(engine, revision)
     current = migrate.current_revision(engine)
     click.echo(f"database {describe_url(engine)} is at revision {current}")
     if current == migrate.head_revision(engine):

@@ -6,6 +6,7 @@ Installed as a pytest plugin (entry point pytest11), so plugin authors get the f
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -16,8 +17,9 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio.to_thread
 import pytest
 import uvicorn
 from cryptography.fernet import Fernet
@@ -25,8 +27,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from omni_mcp.app import create_app
+from omni_mcp.runtime import Runtime
 from omni_mcp.settings import Settings
+from omni_mcp.tenancy.service import TenancyService
 
+T = TypeVar("T")
 TEST_DATABASE_ENV = "OMNI_MCP_TEST_DATABASE_URL"
 TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
 
@@ -40,6 +45,19 @@ class RunningGateway:
     @property
     def mcp_url(self) -> str:
         return self.base_url + self.settings.gateway.path
+
+    @property
+    def runtime(self) -> Runtime:
+        runtime: Runtime = self.app.state.runtime
+        return runtime
+
+    def configure(self, change: Callable[[TenancyService], T]) -> T:
+        """Run a configuration change as the server would: in a worker thread of its event loop, so the
+        cache is invalidated and connected clients are notified before this returns."""
+        loop: asyncio.AbstractEventLoop = self.app.state.loop
+        tenancy = self.runtime.tenancy
+        future = asyncio.run_coroutine_threadsafe(anyio.to_thread.run_sync(change, tenancy), loop)
+        return future.result(timeout=30)
 
 
 def free_port() -> int:
