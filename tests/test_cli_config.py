@@ -146,7 +146,8 @@ def test_secrets_rotate_reencrypts_with_the_new_key(run, monkeypatch: pytest.Mon
         connection.execute(
             text(
                 "INSERT INTO organization_services "
-                "(organization_id, server_id, enabled, settings, updated_at) VALUES (1, :server, true, :settings, CURRENT_TIMESTAMP)"
+                "(organization_id, server_id, enabled, settings, updated_at) "
+                "VALUES (1, :server, true, :settings, CURRENT_TIMESTAMP)"
             ),
             {"server": server_id, "settings": json.dumps({"api_key": {ENCRYPTED: token}, "region": "eu"})},
         )
