@@ -7,7 +7,10 @@ from typing import Annotated, Literal
 import anyio
 from pydantic import BaseModel, Field, SecretStr
 
+from starlette.requests import Request
+
 from omni_mcp import (
+    Actor,
     CallContext,
     Health,
     Prompt,
@@ -199,3 +202,12 @@ class CrmPlugin:
     @hookimpl
     def register_resources(self) -> list[Resource]:
         return [Resource("crm://playbook", "playbook", text="default playbook")]
+
+
+class HeaderActorPlugin:
+    """Test-only authentication: the caller's organization comes from a header (never do this for real)."""
+
+    @hookimpl
+    def actor_from_request(self, request: Request) -> Actor | None:
+        organization = request.headers.get("x-test-organization")
+        return Actor(id="tester", organization=organization, role="member") if organization else None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 import re
+
+import pytest
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +31,7 @@ HOOKS = sorted(
 
 def test_every_hook_has_a_one_line_docstring_and_types() -> None:
     assert HOOKS == [
+        "actor_from_request",
         "health_check",
         "register_commands",
         "register_prompts",
@@ -107,6 +110,30 @@ def test_lifecycle_routes_and_settings_hooks(omni_settings) -> None:  # type: ig
             row = session.exec(select(McpServer).where(McpServer.name == "lifecycle")).one()
         assert (row.version, row.health) == ("0", "healthy")
     assert plugin.events[-1] == "shutdown"
+
+
+@pytest.mark.anyio
+async def test_actor_from_request_decides_the_organization(omni_settings) -> None:  # type: ignore[no-untyped-def]
+    import mcp
+
+    from tests.sample_plugins import CrmPlugin, HeaderActorPlugin
+
+    plugins = [("header-auth", HeaderActorPlugin()), ("crm", CrmPlugin())]
+    with serve_in_thread(omni_settings, plugins) as running:
+        running.configure(lambda t: t.create_organization("acme", actor="test"))
+        running.configure(lambda t: t.set_prompt("acme", "acme_prompt", {"template": "x"}, actor="test"))
+
+        async def names(headers: dict[str, str]) -> set[str]:
+            import httpx2
+            from mcp.client.streamable_http import streamable_http_client
+
+            http = httpx2.AsyncClient(headers=headers)
+            transport = streamable_http_client(running.mcp_url, http_client=http)
+            async with http, mcp.Client(transport, mode="2026-07-28", cache=None) as client:
+                return {p.name for p in (await client.list_prompts()).prompts}
+
+        assert "acme_prompt" in await names({"x-test-organization": "acme"})
+        assert "acme_prompt" not in await names({})  # no header: the local user of the default org
 
 
 COMMAND_PLUGIN = '''

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from omni_mcp.auth.actor_scope import LocalActorMiddleware
+from omni_mcp.auth.actor_scope import ActorMiddleware
 from omni_mcp.db import migrate
 from omni_mcp.db.engine import create_db_engine, describe_url
 from omni_mcp.errors import StartupError
@@ -99,12 +99,12 @@ def create_app(
         Route("/health", health, methods=["GET"]),
         Route(settings.gateway.path, endpoint, methods=["GET", "POST", "DELETE"]),
     ]
-    app = Starlette(routes=routes, middleware=_middleware(settings), lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=_middleware(settings, runtime), lifespan=lifespan)
     app.state.runtime = runtime
     return app
 
 
-def _middleware(settings: Settings) -> list[Middleware]:
+def _middleware(settings: Settings, runtime: Runtime) -> list[Middleware]:
     gateway = settings.gateway
     hosts = gateway.allowed_hosts or (list(LOOPBACK_HOST_PATTERNS) if settings.binds_loopback else [])
     return [
@@ -117,7 +117,7 @@ def _middleware(settings: Settings) -> list[Middleware]:
             mcp_path=gateway.path,
         ),
         Middleware(BodyLimitMiddleware, max_bytes=gateway.max_body_bytes, mcp_path=gateway.path),
-        Middleware(LocalActorMiddleware, organization=settings.tenancy.default_organization),
+        Middleware(ActorMiddleware, runtime=runtime, mcp_path=gateway.path),
     ]
 
 

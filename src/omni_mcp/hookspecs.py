@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Any
 import click
 import pluggy
 from pydantic import BaseModel
+from starlette.requests import Request
 from starlette.routing import BaseRoute
 
 if TYPE_CHECKING:
     from omni_mcp.capabilities.prompts import Prompt
     from omni_mcp.capabilities.resources import Resource, ResourceTemplate
     from omni_mcp.capabilities.tools import ToolGroup
+    from omni_mcp.context import Actor
     from omni_mcp.health import Health
     from omni_mcp.runtime import Runtime
 
@@ -64,6 +66,11 @@ def startup(runtime: Runtime) -> Any:
 @hookspec
 def shutdown(runtime: Runtime) -> Any:
     """Release what startup acquired when the server stops."""
+
+
+@hookspec
+def actor_from_request(request: Request, runtime: Runtime) -> Actor | None:
+    """Resolve the caller of an HTTP request to an Actor, or None to let the next plugin decide."""
 
 
 @hookspec

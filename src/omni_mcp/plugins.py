@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import inspect
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +46,7 @@ class PluginHost:
 
     async def call_each(
         self, hook_name: str, time_limit: float | None = None, **kwargs: Any
-    ) -> AsyncIterator[tuple[str, Any, BaseException | None]]:
+    ) -> AsyncGenerator[tuple[str, Any, BaseException | None], None]:
         """Call every implementation of a hook in turn, yielding (plugin, result, error) without raising.
 
         One plugin's failure must not hide the others' answers, and we need to know who answered what.
