@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 import anyio
 from pydantic import BaseModel, Field, SecretStr
-
 from starlette.requests import Request
 
 from omni_mcp import (

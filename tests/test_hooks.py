@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import inspect
 import re
-
-import pytest
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from pydantic import BaseModel
 from sqlmodel import Session, select
 from starlette.requests import Request
