@@ -30,13 +30,18 @@ LOG_LEVELS: tuple[types.LoggingLevel, ...] = (
 
 @dataclass(frozen=True)
 class Actor:
-    """The caller, as authentication resolved it. Never carries the caller's credential."""
+    """The caller, as authentication resolved it. Never carries the caller's credential.
+
+    `permissions` are the extra ones granted beyond the role's (see omni_mcp.auth.permissions);
+    `allowed_tools`, when set (API keys), limits which tools may be listed and called.
+    """
 
     id: str
     organization: str
     role: str = "member"
     permissions: frozenset[str] = frozenset()
     kind: str = "user"
+    allowed_tools: frozenset[str] | None = None
 
     @classmethod
     def local(cls, organization: str = "default") -> Actor:
