@@ -178,6 +178,11 @@ class CrmPlugin:
             await ctx.store.put("notes", note, {"note": note})
             return "ok"
 
+        @group.tool(permission="services:manage")
+        async def purge() -> str:
+            """Admin-only: needs services:manage on top of tools:call."""
+            return "purged"
+
         @group.tool
         async def notes(ctx: CallContext) -> list[str]:
             """Lists the calling organization's notes."""
@@ -208,5 +213,15 @@ class HeaderActorPlugin:
 
     @hookimpl
     def actor_from_request(self, request: Request) -> Actor | None:
-        organization = request.headers.get("x-test-organization")
-        return Actor(id="tester", organization=organization, role="member") if organization else None
+        headers = request.headers
+        organization = headers.get("x-test-organization")
+        if not organization:
+            return None
+        tools = headers.get("x-test-tools")
+        return Actor(
+            id=headers.get("x-test-id", "tester"),
+            organization=organization,
+            role=headers.get("x-test-role", "member"),
+            kind="api_key" if tools is not None else "user",
+            allowed_tools=frozenset(filter(None, tools.split(","))) if tools is not None else None,
+        )

@@ -32,6 +32,7 @@ def test_every_hook_has_a_one_line_docstring_and_types() -> None:
     assert HOOKS == [
         "actor_from_request",
         "health_check",
+        "permission_allowed",
         "register_commands",
         "register_prompts",
         "register_resources",

@@ -115,4 +115,4 @@ async def test_redis_pubsub_reaches_every_process(tmp_path: Path) -> None:
         pytest.skip(f"needs Redis at {REDIS_URL} (set OMNI_MCP_TEST_REDIS_URL; CI runs one)")
     # SQLite: no NOTIFY, so Redis alone carries the change.
     database = f"sqlite:///{tmp_path / 'shared.db'}"
-    await assert_change_propagates(base_env(database, OMNI_MCP_CACHE__REDIS_URL=REDIS_URL), tmp_path)
+    await assert_change_propagates(base_env(database, OMNI_MCP_REDIS__URL=REDIS_URL), tmp_path)

@@ -137,10 +137,11 @@ async def test_a_disabled_server_is_invisible_to_that_org_only(
             "crm_whoami",
             "crm_remember",
             "crm_notes",
+            "crm_purge",
         }
     acme.configure(lambda t: t.set_service_enabled("acme", "crm", True, actor="test"))
     async with mcp.Client(acme.mcp_url, mode=era, cache=None) as client:
-        assert len((await client.list_tools()).tools) == 3
+        assert len((await client.list_tools()).tools) == 4
 
 
 async def test_each_org_calls_with_its_own_settings(two_orgs: tuple[RunningGateway, RunningGateway]) -> None:

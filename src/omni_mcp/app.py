@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
@@ -13,22 +14,25 @@ from loguru import logger
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from omni_mcp.auth.actor_scope import ActorMiddleware
+from omni_mcp.auth.mode import local_mode_enabled
 from omni_mcp.db import migrate
 from omni_mcp.db.engine import create_db_engine, describe_url
 from omni_mcp.errors import StartupError
-from omni_mcp.gateway.event_store import MemoryEventStore
 from omni_mcp.gateway.server import build_mcp_server
 from omni_mcp.observability.request_id import RequestIdMiddleware
 from omni_mcp.observability.startup_errors import StartupErrorMessages
 from omni_mcp.plugins import PluginHost, get_plugin_manager
+from omni_mcp.ratelimit.limiter import RateLimitMiddleware
 from omni_mcp.runtime import Runtime
 from omni_mcp.security.body_limit import BodyLimitMiddleware
+from omni_mcp.security.headers import SecurityHeadersMiddleware
 from omni_mcp.security.origin import LOOPBACK_HOST_PATTERNS, OriginMiddleware
 from omni_mcp.settings import Settings
 
@@ -72,8 +76,6 @@ def create_app(
             app=build_mcp_server(runtime),
             json_response=False,
             stateless=False,
-            event_store=MemoryEventStore(),
-            retry_interval=settings.gateway.sse_retry_ms,
             max_request_body_size=settings.gateway.max_body_bytes,
             session_idle_timeout=settings.gateway.session_idle_timeout,
             max_sessions=settings.gateway.max_sessions,
@@ -83,12 +85,20 @@ def create_app(
             async with manager.run(), anyio.create_task_group() as background:
                 # Other processes' configuration changes (PostgreSQL NOTIFY / Redis) invalidate our cache.
                 background.start_soon(runtime.broadcast.listen, runtime.organization_changed)
+                background.start_soon(runtime.auditor.run)
                 endpoint.manager = manager
                 _log_ready(runtime)
+                if settings.server.freeze_gc:
+                    # What start-up built lives as long as the process: keep the collector off it.
+                    gc.collect()
+                    gc.freeze()
                 yield
                 background.cancel_scope.cancel()
         finally:
             endpoint.manager = None
+            await runtime.auditor.close()  # calls served so far are written before we go
+            if runtime.rate_limiter is not None:
+                await runtime.rate_limiter.close()
             await runtime.stop()
             runtime.engine.dispose()
 
@@ -104,11 +114,15 @@ def create_app(
     return app
 
 
+MCP_HEADERS = ["mcp-session-id", "mcp-protocol-version", "mcp-method", "mcp-name", "last-event-id"]
+
+
 def _middleware(settings: Settings, runtime: Runtime) -> list[Middleware]:
     gateway = settings.gateway
     hosts = gateway.allowed_hosts or (list(LOOPBACK_HOST_PATTERNS) if settings.binds_loopback else [])
-    return [
+    middleware = [
         Middleware(StartupErrorMessages),
+        Middleware(SecurityHeadersMiddleware),
         Middleware(RequestIdMiddleware),
         Middleware(
             OriginMiddleware,
@@ -117,8 +131,36 @@ def _middleware(settings: Settings, runtime: Runtime) -> list[Middleware]:
             mcp_path=gateway.path,
         ),
         Middleware(BodyLimitMiddleware, max_bytes=gateway.max_body_bytes, mcp_path=gateway.path),
-        Middleware(ActorMiddleware, runtime=runtime, mcp_path=gateway.path),
     ]
+    if settings.cors.allow_origins:  # before authentication: preflight requests carry no credentials
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors.allow_origins,
+                allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+                allow_headers=["authorization", "content-type", "x-api-key", *MCP_HEADERS],
+                expose_headers=["mcp-session-id", "www-authenticate", "retry-after", "x-request-id"],
+                max_age=settings.cors.max_age,
+            )
+        )
+    middleware.append(
+        Middleware(
+            ActorMiddleware,
+            runtime=runtime,
+            mcp_path=gateway.path,
+            local_mode=local_mode_enabled(settings),  # a StartupError now if local mode is unsafe
+        )
+    )
+    if runtime.rate_limiter is not None:
+        middleware.append(
+            Middleware(
+                RateLimitMiddleware,
+                limiter=runtime.rate_limiter,
+                mcp_path=gateway.path,
+                exempt=frozenset({"/health"}),
+            )
+        )
+    return middleware
 
 
 def prepare_database(runtime: Runtime) -> None:

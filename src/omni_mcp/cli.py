@@ -56,16 +56,26 @@ def cli() -> None:
 @config_option
 @click.option("--host", default=None, help="Interface to bind (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 37373).")
-def serve(config_file: Path | None, host: str | None, port: int | None) -> None:
+@click.option(
+    "--local",
+    is_flag=True,
+    default=None,
+    help="Local mode: callers without credentials act as the local owner (loopback hosts only).",
+)
+def serve(config_file: Path | None, host: str | None, port: int | None, local: bool | None) -> None:
     """Serve the gateway over streamable HTTP."""
     import uvicorn
 
     from omni_mcp.app import create_app
+    from omni_mcp.errors import StartupError
     from omni_mcp.observability.logging import configure_logging
 
-    settings = settings_or_exit(config_file, server={"host": host, "port": port})
+    settings = settings_or_exit(config_file, server={"host": host, "port": port}, auth={"local_mode": local})
     configure_logging(settings.logging)
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except StartupError as error:
+        raise click.ClickException(str(error)) from None
     server = settings.server
     display_host = f"[{server.host}]" if ":" in server.host else server.host
     logger.info(
@@ -219,7 +229,7 @@ def _each_hook_error(host: Any, group: click.Group) -> list[tuple[str, str]]:
 
 
 # The configuration commands live in their own module; importing it registers them on `cli`.
-from omni_mcp import cli_config  # noqa: E402, F401
+from omni_mcp import cli_auth, cli_config  # noqa: E402, F401
 
 
 def main() -> None:

@@ -38,6 +38,8 @@ def configuration(config_file: Path | None) -> Iterator[Runtime]:
         prepare_database(runtime)
         anyio.run(runtime.prepare)
         runtime.sync_defaults()
+        # The default organization exists from the first command on, not only once `serve` ran.
+        runtime.tenancy.ensure_organization(settings.tenancy.default_organization, actor="system")
         yield runtime
     except (ConfigError, StartupError) as error:
         raise click.ClickException(str(error)) from None
@@ -93,6 +95,19 @@ def org_list(config_file: Path | None, as_json: bool) -> None:
     """List organizations."""
     rows = run(config_file, lambda rt: rt.tenancy.list_organizations())
     emit(rows, as_json, [f"{r['slug']:<30} {r['name']}" for r in rows])
+
+
+@org.command("audit-arguments")
+@click.argument("organization")
+@click.argument("state", type=click.Choice(["on", "off"]))
+@config_option
+@json_option
+def org_audit_arguments(organization: str, state: str, config_file: Path | None, as_json: bool) -> None:
+    """Keep (on) or redact (off, the default) call arguments in ORGANIZATION's call audit."""
+    result = run(
+        config_file, lambda rt: rt.tenancy.set_audit_arguments(organization, state == "on", actor=CLI_ACTOR)
+    )
+    emit(result, as_json, [f"call arguments of {organization} are {'kept' if state == 'on' else 'redacted'}"])
 
 
 # members

@@ -74,5 +74,10 @@ def actor_from_request(request: Request, runtime: Runtime) -> Actor | None:
 
 
 @hookspec
+def permission_allowed(actor: Actor, permission: str, target: str | None) -> bool | None:
+    """Allow (True) or deny (False) `actor` a permission, optionally on a target; None defers to others."""
+
+
+@hookspec
 def health_check(runtime: Runtime) -> Health | bool | str | None:
     """Report the plugin's health for /health: True/None healthy, False or a string or Health otherwise."""

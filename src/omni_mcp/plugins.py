@@ -18,7 +18,12 @@ from omni_mcp.__about__ import __version__
 from omni_mcp.settings import PluginSettings
 
 ENTRY_POINT_GROUP = "omni_mcp"
-DEFAULT_PLUGINS = ("omni_mcp.default_plugins.database",)
+DEFAULT_PLUGINS = (
+    "omni_mcp.default_plugins.database",
+    "omni_mcp.default_plugins.permissions",
+    "omni_mcp.default_plugins.api_keys",
+    "omni_mcp.default_plugins.oidc",
+)
 
 
 @dataclass(frozen=True)
@@ -55,8 +60,11 @@ class PluginHost:
         for impl in caller.get_hookimpls():  # registration order (pluggy calls them in reverse)
             args = {name: kwargs[name] for name in impl.argnames if name in kwargs}
             try:
-                with anyio.fail_after(time_limit):
+                if time_limit is None:  # the common case, and on the request path: no timer to set up
                     result = await await_me_maybe(impl.function(**args))
+                else:
+                    with anyio.fail_after(time_limit):
+                        result = await await_me_maybe(impl.function(**args))
             except Exception as error:  # a plugin's bug is reported, never fatal
                 yield impl.plugin_name, None, error
             else:

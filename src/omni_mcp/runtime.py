@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import anyio
@@ -13,6 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from omni_mcp.__about__ import __version__
+from omni_mcp.audit.calls import CallAuditor
 from omni_mcp.capabilities.prompts import Prompt
 from omni_mcp.capabilities.resources import Resource, ResourceTemplate
 from omni_mcp.config.cache import OrgConfigCache
@@ -24,11 +26,30 @@ from omni_mcp.gateway.capabilities import CapabilityMap, Collected, collect_capa
 from omni_mcp.gateway.events import LIST_KINDS, ChangeEvents
 from omni_mcp.health import Health
 from omni_mcp.plugins import PluginHost, PluginInfo
+from omni_mcp.ratelimit.buckets import Limit
+from omni_mcp.ratelimit.limiter import Limits, RateLimiter
 from omni_mcp.security.secrets import SecretBox
 from omni_mcp.settings import Settings
 from omni_mcp.tenancy.service import KnownServer, TenancyService
 
 HEALTH_CHECK_TIMEOUT = 5.0
+
+
+def _rate_limiter(settings: Settings) -> RateLimiter | None:
+    limits = settings.rate_limit
+    if not limits.enabled:
+        return None
+    return RateLimiter(
+        Limits(
+            caller=Limit(limits.per_caller_per_minute, limits.caller_burst),
+            organization=Limit(limits.per_organization_per_minute, limits.organization_burst),
+            tools={
+                name: Limit(rate, max(1, int(rate // 6)))  # a burst of ten seconds' worth
+                for name, rate in limits.per_tool_per_minute.items()
+            },
+        ),
+        redis_url=settings.redis.url,
+    )
 
 
 @dataclass
@@ -52,12 +73,18 @@ class Runtime:
         self.events = ChangeEvents()
         self.states: dict[str, PluginState] = {name: PluginState(info) for name, info in plugins.info.items()}
         self.secrets = SecretBox.from_settings(settings)
-        self.broadcast = ChangeBroadcast(engine, settings.cache.redis_url)
+        self.broadcast = ChangeBroadcast(engine, settings.redis.url)
         self.org_configs = OrgConfigCache(
             self._load_org_config,
             ttl_seconds=settings.cache.ttl_seconds,
             max_organizations=settings.cache.max_organizations,
         )
+        self.organization_listeners: list[Callable[[str], None]] = []
+        """Called with the slug (or '*') whenever an organization's configuration or API keys change."""
+        self.auditor = CallAuditor(
+            engine, interval=settings.audit.flush_seconds, batch_size=settings.audit.batch_size
+        )
+        self.rate_limiter = _rate_limiter(settings)
         self._collected: Collected | None = None
         self._tenancy: TenancyService | None = None
 
@@ -110,6 +137,8 @@ class Runtime:
     async def organization_changed(self, slug: str) -> None:
         """Drop the cached configuration and tell that organization's clients their lists may differ."""
         self.org_configs.invalidate(None if slug == ALL_ORGANIZATIONS else slug)
+        for listener in self.organization_listeners:
+            listener(slug)
         for kind in LIST_KINDS:
             await self.events.list_changed(kind, None if slug == ALL_ORGANIZATIONS else slug)
 

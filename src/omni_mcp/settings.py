@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from platformdirs import user_data_dir
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -37,6 +45,10 @@ class _Section(BaseModel):
 class ServerSettings(_Section):
     host: str = Field("127.0.0.1", description="Interface to bind; loopback unless you mean otherwise.")
     port: int = Field(37373, ge=0, le=65535, description="TCP port (0 picks a free one).")
+    freeze_gc: bool = Field(
+        True,
+        description="After start-up, exempt what start-up built from garbage collection (cuts GC pauses).",
+    )
 
 
 class DatabaseSettings(_Section):
@@ -70,9 +82,6 @@ class GatewaySettings(_Section):
     )
     session_idle_timeout: float = Field(1800.0, gt=0, description="Seconds before an idle session closes.")
     max_sessions: int = Field(10_000, gt=0, description="Concurrent handshake-era sessions.")
-    sse_retry_ms: int = Field(
-        2000, gt=0, description="Reconnect delay suggested to clients of handshake-era SSE streams."
-    )
     state_secret: SecretStr | None = Field(
         None, description="Key sealing multi-round requestState; set the same one on every process."
     )
@@ -102,14 +111,174 @@ class TenancySettings(_Section):
 class CacheSettings(_Section):
     ttl_seconds: float = Field(30.0, gt=0, description="Longest a cached org configuration lives.")
     max_organizations: int = Field(10_000, gt=0, description="Org configurations kept in memory (LRU).")
-    redis_url: str | None = Field(
-        None, description="Redis for cross-process invalidation (redis://host:6379/0)."
+
+
+class RedisSettings(_Section):
+    url: str | None = Field(
+        None,
+        description="Redis shared by processes: cache invalidation and rate limits (redis://host:6379/0).",
     )
+
+
+class RateLimitSettings(_Section):
+    enabled: bool = Field(True, description="Refuse callers over their limits with HTTP 429.")
+    per_caller_per_minute: float = Field(600, gt=0, description="Requests per minute of one user or API key.")
+    caller_burst: int = Field(100, gt=0, description="Requests a caller may send at once.")
+    per_organization_per_minute: float = Field(
+        6000, gt=0, description="Requests per minute of one organization."
+    )
+    organization_burst: int = Field(1000, gt=0, description="Requests an organization may send at once.")
+    per_tool_per_minute: dict[str, float] = Field(
+        default_factory=dict, description="Calls per minute of one caller to a tool, by tool name."
+    )
+
+
+class CorsSettings(_Section):
+    allow_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed cross-origin access; empty turns CORS off."
+    )
+    max_age: int = Field(600, ge=0, description="Seconds a browser may cache a preflight answer.")
+
+
+class AuditSettings(_Section):
+    flush_seconds: float = Field(0.5, gt=0, description="How often queued call records are written.")
+    batch_size: int = Field(500, gt=0, description="Most call records written in one statement.")
 
 
 class PluginSettings(_Section):
     allow: list[str] | None = Field(None, description="Only load these entry-point plugins (None = all).")
     block: list[str] = Field(default_factory=list, description="Never load these entry-point plugins.")
+
+
+# Signature algorithms a token may use: asymmetric only, so no key of ours can be abused as an HMAC secret.
+ASYMMETRIC_ALGORITHMS = (
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+)
+
+
+def check_http_url(url: str, what: str) -> str:
+    """An absolute https URL, or http on a loopback host (a local issuer while developing)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{what} must be an absolute http(s) URL")
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        raise ValueError(f"{what} must use https (plain http only on 127.0.0.1, localhost or ::1)")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{what} must not have a query or fragment")
+    return url
+
+
+Role = Literal["owner", "admin", "member"]
+
+
+class AuthSettings(_Section):
+    local_mode: bool | None = Field(
+        None,
+        description="Requests without credentials act as the local owner; unset = on when bound to loopback.",
+    )
+    issuers: list[str] = Field(
+        default_factory=list, description="OIDC issuers whose JWT bearer tokens are accepted."
+    )
+    resource: str | None = Field(
+        None, description="This gateway's public MCP URL (RFC 8707 resource, the tokens' audience)."
+    )
+    audiences: list[str] = Field(
+        default_factory=list, description="Accepted token audiences; empty = [resource]."
+    )
+    algorithms: list[str] = Field(
+        default_factory=lambda: list(ASYMMETRIC_ALGORITHMS),
+        description="Signature algorithms accepted in tokens (asymmetric only).",
+    )
+    leeway_seconds: int = Field(30, ge=0, le=300, description="Clock skew allowed on exp, nbf and iat.")
+    jwks_cache_seconds: float = Field(3600.0, gt=0, description="How long fetched signing keys are used.")
+    jwks_refresh_min_interval: float = Field(
+        60.0, ge=0, description="Fewest seconds between two fetches of an issuer's keys."
+    )
+    http_timeout: float = Field(5.0, gt=0, description="Seconds to wait for an issuer's metadata or keys.")
+    claim_subject: str = Field("sub", min_length=1, description="Claim naming the user.")
+    claim_organization: str = Field(
+        "org_id", min_length=1, description="Claim naming the organization (dots reach into objects)."
+    )
+    claim_role: str = Field("org_role", min_length=1, description="Claim holding the role.")
+    claim_permissions: str = Field(
+        "permissions", min_length=1, description="Claim holding extra permissions (list or space-separated)."
+    )
+    role_map: dict[str, Role] = Field(
+        default_factory=lambda: dict[str, Role]({"org:admin": "admin", "org:member": "member"}),
+        description="Role claim values mapped to roles; owner, admin and member map to themselves.",
+    )
+    default_role: Role = Field(
+        "member", description="Role of a token whose role claim is missing or unknown."
+    )
+    missing_organization: Literal["reject", "default"] = Field(
+        "reject", description="A valid token naming no organization: refuse it, or use the default one."
+    )
+    unknown_organization: Literal["reject", "create"] = Field(
+        "reject", description="A valid token naming an organization not known here: refuse, or create it."
+    )
+    api_key_cache_seconds: float = Field(
+        30.0, ge=0, description="How long a verified API key is trusted without asking the database."
+    )
+    last_used_flush_seconds: float = Field(
+        60.0, gt=0, description="How often API keys' last_used_at is written (batched)."
+    )
+    public_paths: list[str] = Field(
+        default_factory=list, description="Extra path prefixes served without credentials (webhooks)."
+    )
+
+    @field_validator("issuers")
+    @classmethod
+    def _issuers_are_urls(cls, value: list[str]) -> list[str]:
+        # Kept exactly as given: a token's `iss` must equal it (some providers end it with '/').
+        return [check_http_url(url, "an issuer") for url in value]
+
+    @field_validator("resource")
+    @classmethod
+    def _resource_is_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_http_url(value, "the resource")
+
+    @field_validator("algorithms")
+    @classmethod
+    def _asymmetric_only(cls, value: list[str]) -> list[str]:
+        refused = [alg for alg in value if alg not in ASYMMETRIC_ALGORITHMS]
+        if refused:
+            allowed = ", ".join(ASYMMETRIC_ALGORITHMS)
+            raise ValueError(f"algorithm {refused[0]!r} is not allowed; use asymmetric ones: {allowed}")
+        if not value:
+            raise ValueError("at least one algorithm is needed")
+        return value
+
+    @model_validator(mode="after")
+    def _tokens_need_an_audience(self) -> AuthSettings:
+        if self.issuers and not (self.resource or self.audiences):
+            raise ValueError(
+                "auth.issuers needs auth.resource (this gateway's public MCP URL, e.g. "
+                "https://mcp.example.com/mcp) or auth.audiences: tokens are checked to be meant for us"
+            )
+        return self
+
+    @property
+    def accepted_audiences(self) -> list[str]:
+        return list(self.audiences) or ([self.resource] if self.resource else [])
+
+    @field_validator("public_paths")
+    @classmethod
+    def _paths_are_absolute(cls, value: list[str]) -> list[str]:
+        for path in value:
+            if not path.startswith("/") or path == "/":
+                raise ValueError(f"public path {path!r} must start with '/' and not be the root")
+        return value
 
 
 class LoggingSettings(_Section):
@@ -129,6 +298,11 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     tenancy: TenancySettings = Field(default_factory=TenancySettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    cors: CorsSettings = Field(default_factory=CorsSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     model_config = SettingsConfigDict(

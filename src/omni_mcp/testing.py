@@ -125,6 +125,10 @@ def make_test_settings(database_url: str, **sections: dict[str, Any]) -> Setting
         "plugins": {"allow": []},
         # A key per test run: tests never touch the user's key file.
         "security": {"encryption_keys": [TEST_ENCRYPTION_KEY]},
+        # Tests hammer one server from one caller; rate-limit tests turn this back on.
+        "rate_limit": {"enabled": False},
+        # Many servers share one test process: freezing its objects would keep every test's garbage.
+        "server": {"freeze_gc": False},
     }
     for section, values in sections.items():
         data.setdefault(section, {}).update(values)

@@ -27,3 +27,20 @@ class AuditLog(SQLModel, table=True):
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class CallLog(SQLModel, table=True):
+    """One tool call, prompt get or resource read: who, what, outcome and duration. Written in batches."""
+
+    __tablename__ = "call_logs"
+    __table_args__ = (Index("ix_call_logs_org_time", "organization_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organizations.id", ondelete="CASCADE")
+    actor: str = Field(max_length=200)
+    kind: str = Field(max_length=20)  # tool | prompt | resource
+    name: str = Field(max_length=1000)
+    outcome: str = Field(max_length=20)  # ok | error | denied | timeout
+    duration_ms: float
+    arguments: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))

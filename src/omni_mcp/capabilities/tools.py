@@ -52,6 +52,8 @@ class ToolDefinition:
     title: str | None = None
     annotations: types.ToolAnnotations | None = None
     output_schema: dict[str, Any] | None = None
+    permission: str | None = None
+    """A permission needed to see and call this tool, beyond tools:call (e.g. "services:manage")."""
 
     @property
     def name(self) -> str:
@@ -102,6 +104,7 @@ class ToolGroup:
         annotations: types.ToolAnnotations | None = None,
         output_schema: dict[str, Any] | type[BaseModel] | None = None,
         input_schema: dict[str, Any] | None = None,
+        permission: str | None = None,
     ) -> Callable[[F], F]: ...
 
     def tool(
@@ -114,6 +117,7 @@ class ToolGroup:
         annotations: types.ToolAnnotations | None = None,
         output_schema: dict[str, Any] | type[BaseModel] | None = None,
         input_schema: dict[str, Any] | None = None,
+        permission: str | None = None,
     ) -> Any:
         """Decorator registering `fn` as a tool; usable bare or with keyword options.
 
@@ -129,6 +133,7 @@ class ToolGroup:
                 annotations=annotations,
                 output_schema=output_schema,
                 input_schema=input_schema,
+                permission=permission,
             )
             return func
 
@@ -144,6 +149,7 @@ class ToolGroup:
         annotations: types.ToolAnnotations | None = None,
         output_schema: dict[str, Any] | type[BaseModel] | None = None,
         input_schema: dict[str, Any] | None = None,
+        permission: str | None = None,
     ) -> ToolDefinition:
         local_name = name or func.__name__
         if not LOCAL_NAME_PATTERN.match(local_name):
@@ -168,6 +174,7 @@ class ToolGroup:
             title=title,
             annotations=annotations,
             output_schema=output_schema,
+            permission=permission,
         )
         self._tools[local_name] = definition
         return definition

@@ -49,6 +49,7 @@ class OrgConfig:
     settings: dict[str, BaseModel] = field(default_factory=dict)
     settings_errors: dict[str, str] = field(default_factory=dict)
     listings: Listings = field(default_factory=lambda: Listings([], [], [], []))
+    audit_arguments: bool = False
 
     def tool_allowed(self, plugin: str) -> bool:
         return plugin in self.enabled_plugins
@@ -68,9 +69,10 @@ def load_org_config(
     engine: Engine, slug: str, capabilities: CapabilityMap, box: SecretBox, enabled_by_default: bool
 ) -> OrgConfig:
     with Session(engine) as session:
-        org_id = session.exec(select(Organization.id).where(Organization.slug == slug)).first()
-    if org_id is None:
+        org = session.exec(select(Organization).where(Organization.slug == slug)).first()
+    if org is None or org.id is None:
         raise UnknownOrganization(slug)
+    org_id = org.id
     plugins = _served_plugins(capabilities)
     with org_session(engine, org_id) as session:
         services = {
@@ -140,7 +142,9 @@ def load_org_config(
         resources=[owned.item.to_mcp() for owned in resources.values()],
         templates=[owned.item.to_mcp() for owned in templates.values()],
     )
-    return OrgConfig(org_id, slug, enabled, prompts, resources, templates, settings, errors, listings)
+    return OrgConfig(
+        org_id, slug, enabled, prompts, resources, templates, settings, errors, listings, org.audit_arguments
+    )
 
 
 def _served_plugins(capabilities: CapabilityMap) -> set[str]:

@@ -14,12 +14,18 @@ from mcp.server.lowlevel.server import Server
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from omni_mcp.auth.access import AccessControl
 from omni_mcp.auth.actor_scope import actor_in
+from omni_mcp.auth.permissions import PROMPTS_READ, RESOURCES_READ
 from omni_mcp.config.effective import OrgConfig, UnknownOrganization
 from omni_mcp.context import Actor, CallContext
+from omni_mcp.gateway.call_audit import CallAudit
 from omni_mcp.gateway.events import ChangeEvents
 from omni_mcp.gateway.router import ContextFactory, Router
+from omni_mcp.gateway.visibility import Visibility
 from omni_mcp.observability.request_id import REQUEST_ID_SCOPE_KEY
+from omni_mcp.ratelimit.buckets import retry_after_header
+from omni_mcp.ratelimit.limiter import RATE_LIMITED
 from omni_mcp.runtime import Runtime
 from omni_mcp.storage.store import PluginStore
 
@@ -42,6 +48,8 @@ CACHE_HINTS: dict[CacheableMethod, CacheHint] = {
 def build_mcp_server(runtime: Runtime) -> Server[Any]:
     router = Router(runtime)
     events = runtime.events
+    visibility = Visibility(AccessControl(runtime.plugins), runtime.capabilities)  # final once started
+    audit = CallAudit(runtime.auditor)
 
     async def org_of(ctx: Ctx) -> OrgConfig:
         actor = actor_of(ctx)
@@ -51,40 +59,62 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
             raise MCPError(types.INVALID_REQUEST, f"Unknown organization: {actor.organization}") from None
 
     async def list_tools(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
-        page, cursor = _paginate((await org_of(ctx)).listings.tools, params)
+        page, cursor = _paginate(await visibility.tools(actor_of(ctx), await org_of(ctx)), params)
         return types.ListToolsResult(tools=page, next_cursor=cursor)
 
     async def call_tool(
         ctx: Ctx, params: types.CallToolRequestParams
     ) -> types.CallToolResult | types.InputRequiredResult:
         org = await org_of(ctx)
-        return await router.call_tool(params, org, _context_factory(ctx, runtime, org))
+        actor = actor_of(ctx)
+        async with audit.call("tool", params.name, actor, org, params.arguments) as outcome:
+            owned = runtime.capabilities.tools.get(params.name)
+            if owned is not None and org.tool_allowed(owned.plugin):  # unknown tools: the router says so
+                await visibility.check_tool(actor, params.name)
+                await _check_tool_rate(runtime, actor, params.name)
+            result = await router.call_tool(params, org, _context_factory(ctx, runtime, org))
+            if isinstance(result, types.CallToolResult) and result.is_error:
+                outcome.failed()
+            return result
 
     async def list_prompts(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListPromptsResult:
-        page, cursor = _paginate((await org_of(ctx)).listings.prompts, params)
+        org = await org_of(ctx)
+        prompts = org.listings.prompts if await visibility.may_read_prompts(actor_of(ctx)) else []
+        page, cursor = _paginate(prompts, params)
         return types.ListPromptsResult(prompts=page, next_cursor=cursor)
 
     async def get_prompt(
         ctx: Ctx, params: types.GetPromptRequestParams
     ) -> types.GetPromptResult | types.InputRequiredResult:
         org = await org_of(ctx)
-        return await router.get_prompt(params, org, _context_factory(ctx, runtime, org))
+        actor = actor_of(ctx)
+        async with audit.call("prompt", params.name, actor, org, params.arguments):
+            await visibility.require(actor, PROMPTS_READ, f"get prompt '{params.name}'", params.name)
+            return await router.get_prompt(params, org, _context_factory(ctx, runtime, org))
 
     async def list_resources(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListResourcesResult:
-        page, cursor = _paginate((await org_of(ctx)).listings.resources, params)
+        org = await org_of(ctx)
+        resources = org.listings.resources if await visibility.may_read_resources(actor_of(ctx)) else []
+        page, cursor = _paginate(resources, params)
         return types.ListResourcesResult(resources=page, next_cursor=cursor)
 
     async def list_templates(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListResourceTemplatesResult:
-        page, cursor = _paginate((await org_of(ctx)).listings.templates, params)
+        org = await org_of(ctx)
+        templates = org.listings.templates if await visibility.may_read_resources(actor_of(ctx)) else []
+        page, cursor = _paginate(templates, params)
         return types.ListResourceTemplatesResult(resource_templates=page, next_cursor=cursor)
 
     async def read_resource(ctx: Ctx, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
         org = await org_of(ctx)
-        return await router.read_resource(str(params.uri), org, _context_factory(ctx, runtime, org))
+        actor = actor_of(ctx)
+        uri = str(params.uri)
+        async with audit.call("resource", uri, actor, org, None):
+            await visibility.require(actor, RESOURCES_READ, f"read resource '{uri}'", uri)
+            return await router.read_resource(uri, org, _context_factory(ctx, runtime, org))
 
     async def subscribe(ctx: Ctx, params: types.SubscribeRequestParams) -> types.EmptyResult:
         events.subscribe(ctx.session, actor_of(ctx).organization, str(params.uri))
@@ -101,6 +131,7 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
 
     async def complete(ctx: Ctx, params: types.CompleteRequestParams) -> types.CompleteResult:
         context_arguments = params.context.arguments if params.context and params.context.arguments else {}
+        await visibility.require(actor_of(ctx), PROMPTS_READ, "complete arguments")
         completion = await router.complete(
             params.ref, params.argument.name, params.argument.value, context_arguments, await org_of(ctx)
         )
@@ -139,6 +170,20 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
     # but handshake-era clients still send logging/setLevel and must get an answer.
     server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, set_logging_level)
     return server
+
+
+async def _check_tool_rate(runtime: Runtime, actor: Actor, tool: str) -> None:
+    limiter = runtime.rate_limiter
+    if limiter is None:
+        return
+    decision = await limiter.check_tool(actor, tool)
+    if not decision.allowed:
+        retry = retry_after_header(decision.retry_after)
+        raise MCPError(
+            RATE_LIMITED,
+            f"Rate limit for tool '{tool}' exceeded; retry after {retry} s",
+            {"retryAfter": int(retry)},
+        )
 
 
 def actor_of(ctx: Ctx) -> Actor:

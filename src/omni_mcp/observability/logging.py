@@ -31,7 +31,8 @@ def configure_logging(settings: LoggingSettings) -> None:
         logger.add(sys.stderr, level=settings.level, serialize=True, backtrace=False, diagnose=False)
     else:
         logger.add(sys.stderr, level=settings.level, format=TEXT_FORMAT, backtrace=False, diagnose=False)
-    logging.basicConfig(handlers=[_InterceptHandler()], level=0, force=True)
+    # The standard library filters at our level, so libraries' debug lines are not built just to be dropped.
+    logging.basicConfig(handlers=[_InterceptHandler()], level=logger.level(settings.level).no, force=True)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "mcp", "alembic", "httpx"):
         std = logging.getLogger(name)
         std.handlers = []

@@ -20,6 +20,7 @@ class Organization(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(max_length=100, unique=True, index=True)
     name: str = Field(max_length=200)
+    audit_arguments: bool = Field(default=False, description="Keep call arguments in the call audit.")
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 

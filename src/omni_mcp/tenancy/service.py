@@ -99,6 +99,29 @@ class TenancyService:
         except IntegrityError:
             pass  # another process created it at the same moment
 
+    def set_audit_arguments(self, slug: str, enabled: bool, *, actor: str) -> dict[str, Any]:
+        """Whether the call audit keeps this organization's call arguments (off: names only)."""
+        org_id = self._org_id(slug)
+        with Session(self.engine) as session:
+            org = session.get(Organization, org_id)
+            assert org is not None
+            before = _org_view(org)
+            org.audit_arguments = enabled
+            session.add(org)
+            after = _org_view(org)
+            record_change(
+                session,
+                actor=actor,
+                organization_id=org_id,
+                entity_type="organization",
+                entity_id=slug,
+                action="audit_arguments_on" if enabled else "audit_arguments_off",
+                before=before,
+                after=after,
+            )
+            self._commit(session, slug)
+        return after
+
     def list_organizations(self) -> list[dict[str, Any]]:
         with Session(self.engine) as session:
             return [_org_view(org) for org in session.exec(select(Organization).order_by(Organization.slug))]
@@ -454,7 +477,7 @@ def _prompt_from_spec(name: str, spec: Mapping[str, Any]) -> Prompt:
 
 
 def _org_view(org: Organization) -> dict[str, Any]:
-    return {"id": org.id, "slug": org.slug, "name": org.name}
+    return {"id": org.id, "slug": org.slug, "name": org.name, "audit_arguments": org.audit_arguments}
 
 
 def _membership_view(membership: OrganizationMembership, user: str) -> dict[str, Any]:

@@ -1,0 +1,413 @@
+"""An async client for Linear's GraphQL API: authentication, retries that respect the rate limits,
+cursor pagination, and Linear's error shapes turned into exceptions with messages fit for a user.
+
+One client serves one organization's credential; the tools build one per call, so no key is ever
+shared between organizations.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+import math
+import ssl
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import anyio
+import httpx
+from pydantic import SecretStr
+
+from omni_mcp_linear import __version__
+from omni_mcp_linear.queries import Document
+from omni_mcp_linear.settings import DEFAULT_BASE_URL
+
+Sleep = Callable[[float], Awaitable[None]]
+OnRetry = Callable[[int, float, str], Awaitable[None] | None]
+"""`(retry_number, delay_seconds, reason)`, called before each wait."""
+
+
+class LinearError(Exception):
+    """A failed Linear request; the message is meant for the user as is (never holds the credential)."""
+
+    code: str | None = None
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+
+class LinearAuthError(LinearError):
+    """Linear rejected the credential (AUTHENTICATION_ERROR, or HTTP 401)."""
+
+    code = "AUTHENTICATION_ERROR"
+
+
+class LinearForbiddenError(LinearError):
+    """The credential is valid but may not do this (FORBIDDEN, or HTTP 403)."""
+
+    code = "FORBIDDEN"
+
+
+class LinearNotFoundError(LinearError):
+    """The entity asked for does not exist or is not visible to this credential."""
+
+
+class LinearInputError(LinearError):
+    """Linear refused the arguments (INPUT_ERROR / invalid input)."""
+
+    code = "INPUT_ERROR"
+
+
+class LinearQueryError(LinearError):
+    """Linear refused the query itself: a bug in this plugin, not in the caller's input."""
+
+
+class LinearRateLimitError(LinearError):
+    """Still rate limited after every retry."""
+
+    code = "RATELIMITED"
+
+
+class LinearUnavailableError(LinearError):
+    """Linear could not be reached or kept failing (timeouts, 5xx) after every retry."""
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A personal API key goes raw into Authorization; an OAuth token goes as 'Bearer <token>'."""
+
+    secret: SecretStr
+    bearer: bool = False
+
+    def header(self) -> str:
+        value = self.secret.get_secret_value().strip()
+        return f"Bearer {value}" if self.bearer else value
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: retries after 429/RATELIMITED/5xx, first backoff (doubling), longest wait."""
+
+    max_retries: int = 3
+    backoff: float = 0.5
+    max_wait: float = 10.0
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """Linear's `x-ratelimit-*` headers of the latest response (reset times are epoch milliseconds)."""
+
+    requests_limit: int | None = None
+    requests_remaining: int | None = None
+    requests_reset: float | None = None
+    complexity_limit: int | None = None
+    complexity_remaining: int | None = None
+    complexity_reset: float | None = None
+
+    @classmethod
+    def from_headers(cls, headers: httpx.Headers) -> RateLimit:
+        def number(name: str) -> float | None:
+            try:
+                return float(headers[name])
+            except (KeyError, ValueError):
+                return None
+
+        def integer(name: str) -> int | None:
+            value = number(name)
+            return int(value) if value is not None else None
+
+        return cls(
+            requests_limit=integer("x-ratelimit-requests-limit"),
+            requests_remaining=integer("x-ratelimit-requests-remaining"),
+            requests_reset=number("x-ratelimit-requests-reset"),
+            complexity_limit=integer("x-ratelimit-complexity-limit"),
+            complexity_remaining=integer("x-ratelimit-complexity-remaining"),
+            complexity_reset=number("x-ratelimit-complexity-reset"),
+        )
+
+    def seconds_until_reset(self, now: float) -> float | None:
+        """When an exhausted budget refills, from the reset header of whichever budget ran out."""
+        resets = []
+        if self.requests_remaining is not None and self.requests_remaining <= 0 and self.requests_reset:
+            resets.append(self.requests_reset)
+        if self.complexity_remaining is not None and self.complexity_remaining <= 0 and self.complexity_reset:
+            resets.append(self.complexity_reset)
+        if not resets:
+            return None
+        return max(0.0, max(resets) / 1000 - now)
+
+    def describe(self, now: float) -> str:
+        parts = []
+        if self.requests_remaining is not None and self.requests_limit is not None:
+            parts.append(f"{self.requests_remaining} of {self.requests_limit} requests left")
+        if self.complexity_remaining is not None and self.complexity_limit is not None:
+            parts.append(f"{self.complexity_remaining} of {self.complexity_limit} complexity points left")
+        reset = self.seconds_until_reset(now)
+        if reset is not None:
+            parts.append(f"the limit resets in {math.ceil(reset)} s")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a Linear connection, with the cursor to ask for the next."""
+
+    nodes: list[dict[str, Any]]
+    has_next_page: bool
+    end_cursor: str | None
+    total: float | None = None
+
+    @property
+    def next_cursor(self) -> str | None:
+        return self.end_cursor if self.has_next_page else None
+
+
+@dataclass
+class _Attempt:
+    """Why the last attempt should be retried, and what Linear said about waiting."""
+
+    reason: str
+    response: httpx.Response | None = None
+    rate_limited: bool = False
+
+
+class LinearClient:
+    """Sends GraphQL documents to Linear for one credential. Use as an async context manager."""
+
+    def __init__(
+        self,
+        credential: Credential,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep = anyio.sleep,
+        on_retry: OnRetry | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.retry = retry or RetryPolicy()
+        self.rate_limit = RateLimit()
+        self._credential = credential
+        self._sleep = sleep
+        self._on_retry = on_retry
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            verify=_tls_context(),
+            transport=transport,
+            headers={"user-agent": f"omni-mcp-linear/{__version__}", "accept": "application/json"},
+            follow_redirects=False,  # a redirect must not carry the credential somewhere else
+        )
+
+    def __repr__(self) -> str:  # never show the credential
+        return f"LinearClient({self.base_url!r})"
+
+    async def __aenter__(self) -> LinearClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def execute(self, document: Document, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Run one query or mutation and return its `data`, retrying what is safe to retry."""
+        body = {"query": document.text, "variables": dict(variables or {}), "operationName": document.name}
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            outcome = await self._attempt(body, document)
+            if isinstance(outcome, dict):
+                return outcome
+            if attempt >= self.retry.max_retries:
+                raise self._exhausted(outcome, attempt, time.monotonic() - started)
+            attempt += 1
+            delay = self._delay(outcome, attempt)
+            if self._on_retry is not None:
+                maybe = self._on_retry(attempt, delay, outcome.reason)
+                if maybe is not None:
+                    await maybe
+            await self._sleep(delay)
+
+    async def page(
+        self, document: Document, variables: Mapping[str, Any], path: Sequence[str]
+    ) -> tuple[dict[str, Any], Page]:
+        """Run a query and read the connection at `path` (e.g. ("issue", "comments")) as a Page."""
+        data = await self.execute(document, variables)
+        return data, connection_page(data, path)
+
+    async def iterate(
+        self,
+        document: Document,
+        variables: Mapping[str, Any],
+        path: Sequence[str],
+        *,
+        max_items: int = 1000,
+        page_size: int = 100,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every node of a connection, following `endCursor` page after page (up to `max_items`)."""
+        cursor: str | None = None
+        seen = 0
+        while True:
+            _, page = await self.page(
+                document, {**variables, "first": min(page_size, max_items - seen), "after": cursor}, path
+            )
+            for node in page.nodes:
+                yield node
+                seen += 1
+                if seen >= max_items:
+                    return
+            cursor = page.next_cursor
+            if cursor is None or not page.nodes:
+                return
+
+    async def _attempt(self, body: dict[str, Any], document: Document) -> dict[str, Any] | _Attempt:
+        try:
+            response = await self._http.post(
+                self.base_url, json=body, headers={"authorization": self._credential.header()}
+            )
+        except httpx.ConnectError as error:  # nothing was sent: safe to retry even a mutation
+            return _Attempt(f"could not connect to {self._host()} ({type(error).__name__})")
+        except httpx.TimeoutException as error:
+            if document.mutation:  # it may have been applied: retrying could do it twice
+                raise LinearUnavailableError(
+                    f"Linear did not answer {document.name} in time; it may or may not have been applied, "
+                    "so it was not retried. Check in Linear before trying again."
+                ) from None
+            return _Attempt(f"no answer from {self._host()} in time ({type(error).__name__})")
+        except httpx.TransportError as error:
+            if document.mutation:
+                raise LinearUnavailableError(
+                    f"the connection to Linear failed during {document.name} ({type(error).__name__}); "
+                    "it may or may not have been applied. Check in Linear before trying again."
+                ) from None
+            return _Attempt(f"the connection to {self._host()} failed ({type(error).__name__})")
+        self.rate_limit = RateLimit.from_headers(response.headers)
+        payload = _json_or_none(response)
+        errors = payload.get("errors") if isinstance(payload, dict) else None
+        if response.status_code == 429 or _has_code(errors, "RATELIMITED"):
+            return _Attempt("rate limited by Linear", response=response, rate_limited=True)
+        if response.status_code >= 500:
+            if document.mutation and response.status_code != 503:  # 503: refused before any work
+                raise LinearUnavailableError(
+                    f"Linear answered HTTP {response.status_code} to {document.name}; it may or may not "
+                    "have been applied, so it was not retried. Check in Linear before trying again."
+                )
+            return _Attempt(f"Linear answered HTTP {response.status_code}", response=response)
+        if errors:
+            raise _error_from(errors, response.status_code)
+        if response.status_code in (401, 403):
+            raise (LinearAuthError if response.status_code == 401 else LinearForbiddenError)(
+                f"Linear refused the credential (HTTP {response.status_code})"
+            )
+        if response.status_code != 200 or not isinstance(payload, dict):
+            raise LinearError(f"Linear answered HTTP {response.status_code} without a GraphQL result")
+        data = payload.get("data")
+        if not isinstance(data, dict):
+            raise LinearError("Linear answered without data")
+        return data
+
+    def _delay(self, outcome: _Attempt, attempt: int) -> float:
+        """Linear's own word first (retry-after, then the reset of an exhausted budget), else backoff."""
+        wait: float | None = None
+        if outcome.response is not None:
+            wait = parse_retry_after(outcome.response.headers.get("retry-after"), time.time())
+            if wait is None and outcome.rate_limited:
+                wait = self.rate_limit.seconds_until_reset(time.time())
+        if wait is None:
+            wait = self.retry.backoff * 2 ** (attempt - 1)
+        return max(0.0, min(wait, self.retry.max_wait))
+
+    def _exhausted(self, outcome: _Attempt, retries: int, elapsed: float) -> LinearError:
+        tried = f"after {retries} {'retry' if retries == 1 else 'retries'} over {elapsed:.1f} s"
+        if outcome.rate_limited:
+            limits = self.rate_limit.describe(time.time())
+            return LinearRateLimitError(
+                f"Linear is rate limiting this organization's requests (RATELIMITED), still {tried}"
+                + (f" ({limits})" if limits else "")
+                + ". Try again later."
+            )
+        return LinearUnavailableError(f"Linear is unavailable: {outcome.reason}, {tried}.")
+
+    def _host(self) -> str:
+        return httpx.URL(self.base_url).host or self.base_url
+
+
+def connection_page(data: Mapping[str, Any], path: Sequence[str]) -> Page:
+    """The connection at `path` in a result as a Page; a missing entity along the path is not found."""
+    node: Any = data
+    for key in path:
+        if not isinstance(node, Mapping) or node.get(key) is None:
+            raise LinearNotFoundError(f"Linear returned no {key}")
+        node = node[key]
+    info = node.get("pageInfo") or {}
+    return Page(
+        nodes=list(node.get("nodes") or []),
+        has_next_page=bool(info.get("hasNextPage")),
+        end_cursor=info.get("endCursor"),
+        total=node.get("totalCount"),
+    )
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """`retry-after` as seconds: a number of seconds, or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def _error_from(errors: list[Any], status: int) -> LinearError:
+    """Linear's error list as one exception: the first error decides the kind, all are mentioned."""
+    first: dict[str, Any] = errors[0] if isinstance(errors[0], dict) else {"message": str(errors[0])}
+    extensions: dict[str, Any] = first.get("extensions") or {}
+    code = extensions.get("code")
+    message = str(first.get("message") or "unknown error")
+    shown = str(extensions.get("userPresentableMessage") or message)
+    if len(errors) > 1:
+        shown += f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})"
+    if code == "AUTHENTICATION_ERROR" or status == 401:
+        return LinearAuthError(f"Linear rejected the credential: {shown}")
+    if code == "FORBIDDEN" or status == 403:
+        return LinearForbiddenError(f"Linear refused access: {shown}")
+    if message.startswith("Entity not found"):
+        return LinearNotFoundError(shown, code=code)
+    if code in ("INPUT_ERROR", "INVALID_INPUT") or extensions.get("type") == "invalid input":
+        return LinearInputError(f"Linear rejected the input: {shown}")
+    if code in ("GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED", "BAD_USER_INPUT"):
+        return LinearQueryError(f"Linear rejected the query sent by the Linear plugin: {message}", code=code)
+    return LinearError(f"Linear error ({code or 'no code'}): {shown}", code=code)
+
+
+def _has_code(errors: Any, code: str) -> bool:
+    return isinstance(errors, list) and any(
+        isinstance(e, dict) and (e.get("extensions") or {}).get("code") == code for e in errors
+    )
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context for every client: loading CA certificates per call would cost milliseconds."""
+    return ssl.create_default_context()

@@ -1,0 +1,42 @@
+"""Helpers shared by the test modules (a uniquely named module: every plugin's tests have a conftest)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mcp.types as types
+from fake_perplexity import VALID_KEY, FakePerplexity
+
+from omni_mcp import Settings
+from omni_mcp.testing import make_test_settings
+
+ERAS = ["legacy", "2026-07-28"]
+GATEWAY_TOOL_TIMEOUT = 3.0
+
+
+def gateway_settings(database_url: str, **sections: dict[str, Any]) -> Settings:
+    """Test settings with a short tool_timeout (make_test_settings already leaves rate limits off)."""
+    sections.setdefault("gateway", {"tool_timeout": GATEWAY_TOOL_TIMEOUT})
+    return make_test_settings(database_url, **sections)
+
+
+def standard_settings(fake: FakePerplexity) -> dict[str, Any]:
+    """Every setting, so each test starts from the same state whatever the previous one changed."""
+    return {
+        "api_key": VALID_KEY,
+        "base_url": fake.url,
+        "default_model": "sonar-pro",
+        "timeout": 2.0,
+        "research_timeout": 30.0,
+        "max_retries": 2,
+        "retry_backoff": 0.01,
+        "max_retry_wait": 0.05,
+    }
+
+
+def text_of(result: types.CallToolResult) -> str:
+    return "".join(block.text for block in result.content if isinstance(block, types.TextContent))
+
+
+def user(content: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": content}]

@@ -1,0 +1,103 @@
+"""Record every call without a database round trip on the response path: queued, written in batches.
+
+The queue is flushed every `interval` seconds (or sooner when `batch_size` records wait) and once more
+on graceful shutdown. If the database is away, records wait (bounded) for the next flush.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from loguru import logger
+from sqlalchemy import Engine, insert
+
+from omni_mcp.audit.models import CallLog
+from omni_mcp.db.models import utcnow
+
+REDACTED = "********"
+
+
+def audited_arguments(arguments: Mapping[str, Any] | None, include_values: bool) -> dict[str, Any] | None:
+    """Argument names always; their values only for organizations that opted in."""
+    if not arguments:
+        return None
+    return dict(arguments) if include_values else {name: REDACTED for name in arguments}
+
+
+class CallAuditor:
+    def __init__(
+        self, engine: Engine, *, interval: float = 0.5, batch_size: int = 500, max_pending: int = 100_000
+    ) -> None:
+        self._engine = engine
+        self._interval = interval
+        self._batch_size = batch_size
+        self._pending: deque[dict[str, Any]] = deque(maxlen=max_pending)
+        self._wake = anyio.Event()
+        self.written = 0
+        self.dropped = 0
+
+    def record(
+        self,
+        *,
+        organization_id: int,
+        actor: str,
+        kind: str,
+        name: str,
+        outcome: str,
+        duration_ms: float,
+        arguments: dict[str, Any] | None = None,
+    ) -> None:
+        """Queue one record (never blocks, never touches the database)."""
+        if len(self._pending) == self._pending.maxlen:
+            self.dropped += 1  # the oldest record falls out: the database has been away for long
+        self._pending.append(
+            {
+                "organization_id": organization_id,
+                "actor": actor[:200],
+                "kind": kind,
+                "name": name[:1000],
+                "outcome": outcome,
+                "duration_ms": round(duration_ms, 3),
+                "arguments": arguments,
+                "created_at": utcnow(),
+            }
+        )
+        if len(self._pending) >= self._batch_size:
+            self._wake.set()
+
+    async def run(self) -> None:
+        """Flush forever (until cancelled); the caller flushes once more on shutdown."""
+        while True:
+            with anyio.move_on_after(self._interval):
+                await self._wake.wait()
+            self._wake = anyio.Event()
+            await self.flush()
+
+    async def flush(self) -> None:
+        while self._pending:
+            batch = [self._pending.popleft() for _ in range(min(self._batch_size, len(self._pending)))]
+            try:
+                await anyio.to_thread.run_sync(self._write, batch)
+            except Exception as error:  # keep them for the next attempt, in order
+                self._pending.extendleft(reversed(batch))
+                logger.warning(
+                    "call audit: {} records wait; the database refused them ({})", len(batch), error
+                )
+                return
+            self.written += len(batch)
+
+    async def close(self) -> None:
+        started = time.monotonic()
+        await self.flush()
+        if self._pending:
+            logger.error("call audit: {} records could not be written before shutdown", len(self._pending))
+        logger.debug("call audit flushed in {:.1f} ms", (time.monotonic() - started) * 1000)
+
+    def _write(self, batch: list[dict[str, Any]]) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(insert(CallLog), batch)

@@ -1,0 +1,389 @@
+"""API keys for services: made once and shown once, stored as a hash, found by their visible prefix.
+
+A key looks like `omk_k3x9a2bq_<43 letters and digits>`: `omk_` marks it as ours (secret scanners can
+match it), the next 8 characters are its public id (the prefix, stored in clear, unique), the rest is
+256 bits of randomness. Only SHA-256 of the whole key is stored: a slow password hash buys nothing for
+a secret this long, and verification stays cheap.
+
+`ApiKeyService` makes, lists and revokes keys (each change with its audit row, in one transaction).
+`ApiKeyVerifier` turns a presented key into an Actor: verified records are cached for
+`auth.api_key_cache_seconds`, dropped at once when the key's organization changes (a revocation announces
+one), and `last_used_at` is collected in memory and written in batches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import string
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import anyio.to_thread
+from cachetools import TTLCache
+from sqlalchemy import Engine, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from omni_mcp.audit.record import record_change
+from omni_mcp.auth.errors import InvalidCredential
+from omni_mcp.auth.models import ApiKey
+from omni_mcp.auth.permissions import ALL_PERMISSIONS
+from omni_mcp.context import Actor
+from omni_mcp.db.models import utcnow
+from omni_mcp.db.scoping import org_session
+from omni_mcp.tenancy.models import ROLES, Organization
+from omni_mcp.tenancy.service import ConfigError
+
+KEY_MARK = "omk_"
+ID_LENGTH = 8
+SECRET_LENGTH = 43  # 43 characters of 62 possible: 256 bits
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+_SECRET_ALPHABET = string.ascii_letters + string.digits
+KEY_PATTERN = re.compile(rf"^({KEY_MARK}[a-z0-9]{{{ID_LENGTH}}})_[A-Za-z0-9]{{{SECRET_LENGTH}}}$")
+PREFIX_PATTERN = re.compile(rf"^{KEY_MARK}[a-z0-9]{{{ID_LENGTH}}}$")
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+MAX_CACHED_KEYS = 10_000
+
+Announce = Callable[[Session, str], None]
+AfterCommit = Callable[[str], None]
+
+
+def generate_key() -> tuple[str, str]:
+    """A new (prefix, key) pair."""
+    prefix = KEY_MARK + "".join(secrets.choice(_ID_ALPHABET) for _ in range(ID_LENGTH))
+    secret = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(SECRET_LENGTH))
+    return prefix, f"{prefix}_{secret}"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("ascii")).hexdigest()
+
+
+def looks_like_api_key(value: str) -> bool:
+    """Whether a presented credential claims to be one of our keys (it may still be malformed)."""
+    return value.startswith(KEY_MARK)
+
+
+def prefix_of(key: str) -> str | None:
+    match = KEY_PATTERN.match(key)
+    return match.group(1) if match else None
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90d`, `12h`, `30m`, `3600s` or `2w`."""
+    match = _DURATION.match(text)
+    if not match or int(match.group(1)) <= 0:
+        raise ConfigError(f"invalid duration {text!r}: use a positive number and s, m, h, d or w, e.g. 90d")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """What verification needs to know of a key, cached in memory (the hash, never the key)."""
+
+    id: int
+    prefix: str
+    key_hash: str
+    organization: str
+    role: str
+    permissions: frozenset[str]
+    allowed_tools: frozenset[str] | None
+    expires_at: datetime | None
+    revoked: bool
+
+    def actor(self) -> Actor:
+        return Actor(
+            id=f"apikey:{self.prefix}",
+            organization=self.organization,
+            role=self.role,
+            permissions=self.permissions,
+            kind="api_key",
+            allowed_tools=self.allowed_tools,
+        )
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    key: str
+    """The key itself: shown to its creator once, never stored."""
+    view: dict[str, Any]
+    unknown_tools: list[str]
+
+
+class ApiKeyService:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        announce: Announce | None = None,
+        after_commit: AfterCommit | None = None,
+        known_tools: Callable[[], Iterable[str]] | None = None,
+    ) -> None:
+        """`announce` runs inside a revocation's transaction, `after_commit` once it committed."""
+        self.engine = engine
+        self._announce = announce or (lambda _session, _slug: None)
+        self._after_commit = after_commit or (lambda _slug: None)
+        self._known_tools = known_tools
+
+    def create(
+        self,
+        slug: str,
+        *,
+        role: str,
+        actor: str,
+        permissions: Iterable[str] = (),
+        tools: Iterable[str] | None = None,
+        expires_in: timedelta | None = None,
+        name: str = "",
+    ) -> CreatedKey:
+        if role not in ROLES:
+            raise ConfigError(f"invalid role {role!r}: use one of {', '.join(ROLES)}")
+        extra = sorted(set(permissions))
+        unknown = [p for p in extra if p not in ALL_PERMISSIONS]
+        if unknown:
+            raise ConfigError(
+                f"unknown permission {unknown[0]!r}; permissions are: {', '.join(sorted(ALL_PERMISSIONS))}"
+            )
+        allowed = None if tools is None else sorted({t.strip() for t in tools if t.strip()})
+        if allowed is not None and not allowed:
+            raise ConfigError("--tools needs at least one tool name")
+        known = set(self._known_tools()) if self._known_tools is not None else None
+        unknown_tools = [t for t in allowed or [] if known is not None and t not in known]
+        if len(name) > 200:
+            raise ConfigError("a key's name is at most 200 characters")
+        org_id = self._org_id(slug)
+        expires_at = utcnow() + expires_in if expires_in is not None else None
+        for _attempt in range(5):  # a clash of random 8-character prefixes is rare; try another one
+            prefix, key = generate_key()
+            try:
+                with org_session(self.engine, org_id) as session:
+                    row = ApiKey(
+                        organization_id=org_id,
+                        prefix=prefix,
+                        key_hash=hash_key(key),
+                        name=name,
+                        role=role,
+                        permissions=extra,
+                        allowed_tools=allowed,
+                        created_by=actor[:200],
+                        expires_at=expires_at,
+                    )
+                    session.add(row)
+                    session.flush()
+                    view = _view(row, slug)
+                    record_change(
+                        session,
+                        actor=actor,
+                        organization_id=org_id,
+                        entity_type="api_key",
+                        entity_id=prefix,
+                        action="create",
+                        after=view,
+                    )
+                    session.commit()
+            except IntegrityError:
+                continue
+            return CreatedKey(key, view, unknown_tools)
+        raise ConfigError("could not find an unused key id; try again")
+
+    def list_keys(self, slug: str) -> list[dict[str, Any]]:
+        org_id = self._org_id(slug)
+        with org_session(self.engine, org_id) as session:
+            rows = session.exec(select(ApiKey).order_by(col(ApiKey.created_at), col(ApiKey.id))).all()
+            return [_view(row, slug) for row in rows]
+
+    def revoke(self, key_id: str, *, actor: str) -> dict[str, Any]:
+        """Revoke by the key's id (its prefix). Revoking a revoked key changes nothing."""
+        if not PREFIX_PATTERN.match(key_id):
+            raise ConfigError(f"invalid key id {key_id!r}: ids look like {KEY_MARK}k3x9a2bq")
+        with Session(self.engine) as session:
+            found = session.exec(
+                select(ApiKey.organization_id, Organization.slug)
+                .join(Organization, col(Organization.id) == col(ApiKey.organization_id))
+                .where(ApiKey.prefix == key_id)
+            ).first()
+        if found is None:
+            raise ConfigError(f"no API key {key_id}")
+        org_id, slug = found
+        with org_session(self.engine, org_id) as session:
+            row = session.exec(select(ApiKey).where(ApiKey.prefix == key_id)).one()
+            if row.revoked_at is not None:
+                return _view(row, slug)
+            before = _view(row, slug)
+            row.revoked_at = utcnow()
+            session.add(row)
+            after = _view(row, slug)
+            record_change(
+                session,
+                actor=actor,
+                organization_id=org_id,
+                entity_type="api_key",
+                entity_id=key_id,
+                action="revoke",
+                before=before,
+                after=after,
+            )
+            self._announce(session, slug)  # every process drops its cached copy of this org's keys
+            session.commit()
+        self._after_commit(slug)
+        return after
+
+    def lookup(self, prefix: str) -> KeyRecord | None:
+        with Session(self.engine) as session:
+            found = session.exec(
+                select(ApiKey, Organization.slug)
+                .join(Organization, col(Organization.id) == col(ApiKey.organization_id))
+                .where(ApiKey.prefix == prefix)
+            ).first()
+        if found is None:
+            return None
+        row, slug = found
+        assert row.id is not None
+        return KeyRecord(
+            id=row.id,
+            prefix=row.prefix,
+            key_hash=row.key_hash,
+            organization=slug,
+            role=row.role,
+            permissions=frozenset(row.permissions),
+            allowed_tools=None if row.allowed_tools is None else frozenset(row.allowed_tools),
+            expires_at=aware(row.expires_at),
+            revoked=row.revoked_at is not None,
+        )
+
+    def any_exist(self) -> bool:
+        with Session(self.engine) as session:
+            return session.exec(select(ApiKey.id).limit(1)).first() is not None
+
+    def record_use(self, used: Mapping[int, datetime]) -> None:
+        """Write last_used_at for many keys in one transaction (never moving it backwards)."""
+        if not used:
+            return
+        with Session(self.engine) as session:
+            for key_id, moment in used.items():
+                session.execute(
+                    update(ApiKey)
+                    .where(col(ApiKey.id) == key_id)
+                    .where(or_(col(ApiKey.last_used_at).is_(None), col(ApiKey.last_used_at) < moment))
+                    .values(last_used_at=moment)
+                )
+            session.commit()
+
+    def _org_id(self, slug: str) -> int:
+        with Session(self.engine) as session:
+            org_id = session.exec(select(Organization.id).where(Organization.slug == slug)).first()
+        if org_id is None:
+            raise ConfigError(f"no organization {slug!r} (create it with `omni-mcp org create {slug}`)")
+        return org_id
+
+
+def _view(row: ApiKey, slug: str) -> dict[str, Any]:
+    """A key as shown in lists, JSON output and audit rows: never the key, never its hash."""
+    now = utcnow()
+    expires_at = aware(row.expires_at)
+    if row.revoked_at is not None:
+        status = "revoked"
+    elif expires_at is not None and expires_at <= now:
+        status = "expired"
+    else:
+        status = "active"
+    return {
+        "id": row.prefix,
+        "organization": slug,
+        "name": row.name,
+        "role": row.role,
+        "permissions": list(row.permissions),
+        "tools": None if row.allowed_tools is None else list(row.allowed_tools),
+        "status": status,
+        "created_by": row.created_by,
+        "created_at": _iso(row.created_at),
+        "expires_at": _iso(row.expires_at),
+        "revoked_at": _iso(row.revoked_at),
+        "last_used_at": _iso(row.last_used_at),
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    value = aware(moment)
+    return value.isoformat() if value is not None else None
+
+
+_MISSING = object()
+
+
+class ApiKeyVerifier:
+    """Presented key -> Actor, with a short-lived cache of verified records and batched last_used_at."""
+
+    def __init__(
+        self,
+        lookup: Callable[[str], KeyRecord | None],
+        *,
+        ttl_seconds: float,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._lookup = lookup
+        self._clock = clock
+        # Unknown prefixes are cached too (as None), so guessing keys does not cost a query each time.
+        self._cache: TTLCache[str, KeyRecord | None] | None = (
+            TTLCache(maxsize=MAX_CACHED_KEYS, ttl=ttl_seconds) if ttl_seconds > 0 else None
+        )
+        self._generation = 0
+        self._used: dict[int, datetime] = {}
+        self.lookups = 0
+
+    async def actor_for(self, key: str) -> Actor:
+        prefix = prefix_of(key)
+        if prefix is None:
+            raise InvalidCredential("malformed API key")
+        record = await self._record(prefix)
+        if record is None or not hmac.compare_digest(record.key_hash, hash_key(key)):
+            raise InvalidCredential("unknown API key")
+        if record.revoked:
+            raise InvalidCredential("API key revoked")
+        now = self._clock()
+        if record.expires_at is not None and record.expires_at <= now:
+            raise InvalidCredential("API key expired")
+        self._used[record.id] = now
+        return record.actor()
+
+    async def _record(self, prefix: str) -> KeyRecord | None:
+        cached: Any = self._cache.get(prefix, _MISSING) if self._cache is not None else _MISSING
+        if cached is not _MISSING:
+            return cached  # type: ignore[no-any-return]
+        generation = self._generation
+        self.lookups += 1
+        record = await anyio.to_thread.run_sync(self._lookup, prefix)
+        # An invalidation while we were reading may mean we read the row before the change: keep it out.
+        if self._cache is not None and generation == self._generation:
+            self._cache[prefix] = record
+        return record
+
+    def invalidate(self, slug: str | None = None) -> None:
+        """Forget the keys of one organization (all of them with None or '*'), and every unknown prefix."""
+        self._generation += 1
+        if self._cache is None:
+            return
+        if slug is None or slug == "*":
+            self._cache.clear()
+            return
+        for prefix, record in list(self._cache.items()):
+            if record is None or record.organization == slug:
+                self._cache.pop(prefix, None)
+
+    def take_used(self) -> dict[int, datetime]:
+        """The keys used since the last call, with when (to write them in one batch)."""
+        used, self._used = self._used, {}
+        return used

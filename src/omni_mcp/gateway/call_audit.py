@@ -1,0 +1,58 @@
+"""Time each tool call, prompt get and resource read and queue its audit record, whatever the outcome."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import anyio
+from mcp.shared.exceptions import MCPError
+
+from omni_mcp.audit.calls import CallAuditor, audited_arguments
+from omni_mcp.config.effective import OrgConfig
+from omni_mcp.context import Actor
+from omni_mcp.gateway.visibility import PERMISSION_DENIED
+from omni_mcp.ratelimit.limiter import RATE_LIMITED
+
+
+class Outcome:
+    def __init__(self) -> None:
+        self.value = "ok"
+
+    def failed(self) -> None:
+        self.value = "error"
+
+
+class CallAudit:
+    def __init__(self, auditor: CallAuditor) -> None:
+        self._auditor = auditor
+
+    @contextlib.asynccontextmanager
+    async def call(
+        self, kind: str, name: str, actor: Actor, org: OrgConfig, arguments: Mapping[str, Any] | None
+    ) -> AsyncIterator[Outcome]:
+        outcome = Outcome()
+        started = time.perf_counter()
+        try:
+            yield outcome
+        except MCPError as error:
+            outcome.value = {PERMISSION_DENIED: "denied", RATE_LIMITED: "limited"}.get(error.code, "error")
+            raise
+        except anyio.get_cancelled_exc_class():
+            outcome.value = "cancelled"
+            raise
+        except BaseException:
+            outcome.value = "error"
+            raise
+        finally:
+            self._auditor.record(
+                organization_id=org.organization_id,
+                actor=f"{actor.kind}:{actor.id}",
+                kind=kind,
+                name=name,
+                outcome=outcome.value,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                arguments=audited_arguments(arguments, org.audit_arguments),
+            )

@@ -1,0 +1,68 @@
+"""What an actor may see and use in its organization: RBAC on top of the org's enabled servers.
+
+A tool outside an API key's allow-list is treated as absent (its name is not even confirmed); a tool,
+prompt or resource the actor's role does not permit is listed for nobody without the permission and
+refused with a clear "permission denied" error.
+"""
+
+from __future__ import annotations
+
+import mcp.types as types
+from mcp.shared.exceptions import MCPError
+
+from omni_mcp.auth.access import AccessControl
+from omni_mcp.auth.permissions import PROMPTS_READ, RESOURCES_READ, TOOLS_CALL
+from omni_mcp.config.effective import OrgConfig
+from omni_mcp.context import Actor
+from omni_mcp.gateway.capabilities import CapabilityMap
+
+PERMISSION_DENIED = -32003
+"""Implementation-defined JSON-RPC code (the -32000..-32019 band) for a refused permission."""
+
+
+class Visibility:
+    def __init__(self, access: AccessControl, capabilities: CapabilityMap) -> None:
+        self.access = access
+        self._capabilities = capabilities
+
+    async def tools(self, actor: Actor, org: OrgConfig) -> list[types.Tool]:
+        if not await self.access.allowed(actor, TOOLS_CALL):
+            return []
+        visible = []
+        for tool in org.listings.tools:
+            if actor.allowed_tools is not None and tool.name not in actor.allowed_tools:
+                continue
+            needed = self._capabilities.tools[tool.name].item.permission
+            if needed is not None and not await self.access.allowed(actor, needed, tool.name):
+                continue
+            visible.append(tool)
+        return visible
+
+    async def check_tool(self, actor: Actor, name: str) -> None:
+        """Raise unless `actor` may call tool `name` (which the org is known to serve)."""
+        if actor.allowed_tools is not None and name not in actor.allowed_tools:
+            raise MCPError(types.INVALID_PARAMS, f"Unknown tool: {name}")
+        if not await self.access.allowed(actor, TOOLS_CALL, name):
+            raise denied(actor, TOOLS_CALL, f"call tool '{name}'")
+        owned = self._capabilities.tools.get(name)
+        needed = owned.item.permission if owned else None
+        if needed is not None and not await self.access.allowed(actor, needed, name):
+            raise denied(actor, needed, f"call tool '{name}'")
+
+    async def may_read_prompts(self, actor: Actor) -> bool:
+        return await self.access.allowed(actor, PROMPTS_READ)
+
+    async def may_read_resources(self, actor: Actor) -> bool:
+        return await self.access.allowed(actor, RESOURCES_READ)
+
+    async def require(self, actor: Actor, permission: str, what: str, target: str | None = None) -> None:
+        if not await self.access.allowed(actor, permission, target):
+            raise denied(actor, permission, what)
+
+
+def denied(actor: Actor, permission: str, what: str) -> MCPError:
+    return MCPError(
+        PERMISSION_DENIED,
+        f"Permission denied: {actor.kind} with role '{actor.role}' may not {what} (needs {permission})",
+        {"permission": permission},
+    )
