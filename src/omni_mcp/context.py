@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +71,12 @@ class CallContext:
     """2026-07-28 multi-round tools: the client's answers to the input requests of the previous round."""
     request_state: str | None = None
     """2026-07-28 multi-round tools: the state this tool returned last round (verified by the gateway)."""
+    deadline: float | None = None
+    """When the gateway stops this call (time.monotonic() clock); see time_remaining()."""
+
+    def time_remaining(self) -> float | None:
+        """Seconds left before the gateway's timeout stops this call, so upstream calls can stop first."""
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
 
     async def report_progress(
         self, progress: float, total: float | None = None, message: str | None = None

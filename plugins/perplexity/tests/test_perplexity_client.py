@@ -225,5 +225,5 @@ def test_deadline_messages() -> None:
     assert str(own) == "The Perplexity search did not finish within 30 s (the 'timeout' setting)."
     assert own.setting == "timeout"
     gateway = Deadline(54, "research_timeout", gateway_limit=60).expired("X")
-    assert "the gateway stops tools after 60 s (gateway.tool_timeout)" in str(gateway)
+    assert "the gateway stops this call after 60 s (gateway.tool_timeout)" in str(gateway)
     assert gateway.setting is None

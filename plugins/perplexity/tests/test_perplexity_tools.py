@@ -453,9 +453,9 @@ async def test_research_longer_than_the_gateway_allows_explains_the_limit(
     progress: Progress = []
     result = await call(gateway, era, "perplexity_research", {"messages": user("forever")}, progress)
     assert result.is_error
-    limit = GATEWAY_TOOL_TIMEOUT - GATEWAY_TOOL_TIMEOUT * 0.1
+    limit = round(GATEWAY_TOOL_TIMEOUT - GATEWAY_TOOL_TIMEOUT * 0.1, 2)
     assert text_of(result) == (
-        f"The Perplexity answer did not finish within {limit:g} s: the gateway stops tools after "
+        f"The Perplexity answer did not finish within {limit:g} s: the gateway stops this call after "
         f"{GATEWAY_TOOL_TIMEOUT:g} s (gateway.tool_timeout). Raise gateway.tool_timeout in the server's "
         "configuration (and the 'research_timeout' setting) to allow longer runs."
     )

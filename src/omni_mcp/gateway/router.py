@@ -54,6 +54,7 @@ class Router:
             kwargs[tool.signature.context_param] = context
         timeout = self.runtime.settings.gateway.tool_timeout
         started = time.perf_counter()
+        context.deadline = time.monotonic() + timeout
         try:
             with anyio.fail_after(timeout):
                 value = await await_me_maybe(tool.handler(**kwargs))
@@ -170,6 +171,7 @@ class Router:
     async def _guarded(self, what: str, call: Callable[[], Any], context: CallContext) -> Any:
         """Run plugin code for a prompt or resource; a failure is a JSON-RPC error, never a crash."""
         timeout = self.runtime.settings.gateway.tool_timeout
+        context.deadline = time.monotonic() + timeout
         try:
             with anyio.fail_after(timeout):
                 return await await_me_maybe(call())

@@ -49,12 +49,12 @@ class Deadline:
     seconds: float
     setting: str
     gateway_limit: float | None = None
-    """The gateway's tool_timeout, when it (not the setting) is the tighter bound."""
+    """Seconds the gateway's tool_timeout left this call, when that (not the setting) is the tighter bound."""
 
     def expired(self, what: str) -> PerplexityError:
         if self.gateway_limit is not None:
             return PerplexityError(
-                f"{what} did not finish within {self.seconds:g} s: the gateway stops tools after "
+                f"{what} did not finish within {self.seconds:g} s: the gateway stops this call after "
                 f"{self.gateway_limit:g} s (gateway.tool_timeout). Raise gateway.tool_timeout in the "
                 f"server's configuration (and the '{self.setting}' setting) to allow longer runs.",
                 setting=None,

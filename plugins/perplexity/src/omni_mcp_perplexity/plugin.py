@@ -1,12 +1,12 @@
-"""The Perplexity plugin's hooks: what it contributes to omni-mcp, and what it learns at startup."""
+"""The Perplexity plugin's hooks: what it contributes to omni-mcp."""
 
 from __future__ import annotations
 
-from omni_mcp import Prompt, Resource, ResourceTemplate, Runtime, ToolGroup, hookimpl
+from omni_mcp import Prompt, Resource, ResourceTemplate, ToolGroup, hookimpl
 from omni_mcp_perplexity.prompts import PROMPTS
 from omni_mcp_perplexity.resources import RESOURCES
 from omni_mcp_perplexity.settings import PerplexitySettings
-from omni_mcp_perplexity.tools import perplexity, set_gateway_tool_timeout
+from omni_mcp_perplexity.tools import perplexity
 
 
 @hookimpl
@@ -27,9 +27,3 @@ def register_resources() -> list[Resource | ResourceTemplate]:
 @hookimpl
 def register_settings() -> type[PerplexitySettings]:
     return PerplexitySettings
-
-
-@hookimpl
-def startup(runtime: Runtime) -> None:
-    """Keep upstream deadlines under the gateway's tool_timeout, so users get our explanation."""
-    set_gateway_tool_timeout(runtime.settings.gateway.tool_timeout)

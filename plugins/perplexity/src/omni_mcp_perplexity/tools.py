@@ -39,25 +39,14 @@ perplexity = ToolGroup("perplexity", description="Web search, cited answers and 
 _WEB = types.ToolAnnotations(read_only_hint=True, open_world_hint=True, idempotent_hint=False)
 
 
-class _Gateway:
-    """The gateway's tool_timeout, learnt at startup: upstream deadlines stay below it.
-
-    One value per process; with several servers in one process (tests), the last one started sets it.
-    """
-
-    tool_timeout: float | None = None
-
-
-def set_gateway_tool_timeout(seconds: float | None) -> None:
-    _Gateway.tool_timeout = seconds
-
-
-def deadline(seconds: float, setting: str) -> Deadline:
-    limit = _Gateway.tool_timeout
-    if limit is not None:
-        ceiling = limit - min(GATEWAY_MARGIN, limit * 0.1)
+def deadline(ctx: CallContext, seconds: float, setting: str) -> Deadline:
+    """The setting's limit, or a little under the time the gateway leaves this call, whichever is sooner."""
+    remaining = ctx.time_remaining()
+    if remaining is not None:
+        remaining = round(remaining, 1)  # for the message; a tenth of a second does not matter here
+        ceiling = remaining - min(GATEWAY_MARGIN, remaining * 0.1)
         if ceiling < seconds:
-            return Deadline(ceiling, setting, gateway_limit=limit)
+            return Deadline(ceiling, setting, gateway_limit=remaining)
     return Deadline(seconds, setting)
 
 
@@ -142,7 +131,7 @@ async def search(
     _put(body, "search_domain_filter", search_domain_filter)
 
     async def work(client: PerplexityClient, settings: PerplexitySettings) -> dict[str, Any]:
-        return await client.search(body, deadline(settings.timeout, "timeout"))
+        return await client.search(body, deadline(ctx, settings.timeout, "timeout"))
 
     data = await _with_client(ctx, work)
     hits = _search_hits(data.get("results"))
@@ -198,7 +187,7 @@ async def ask(
             temperature=temperature,
             return_related_questions=return_related_questions or None,
         )
-        return await client.chat(body, deadline(settings.timeout, "timeout"))
+        return await client.chat(body, deadline(ctx, settings.timeout, "timeout"))
 
     completion = await _with_client(ctx, work)
     return await _answer(ctx, "ask", _last_user(messages), completion, strip_thinking, Answer)
@@ -233,7 +222,7 @@ async def reason(
             search_domain_filter=search_domain_filter,
             search_context_size=search_context_size,
         )
-        return await client.chat(body, deadline(settings.timeout, "timeout"))
+        return await client.chat(body, deadline(ctx, settings.timeout, "timeout"))
 
     completion = await _with_client(ctx, work)
     return await _answer(ctx, "reason", _last_user(messages), completion, strip_thinking, Answer)
@@ -271,7 +260,7 @@ async def research(
         )
         await progress.send(0, f"Asked {RESEARCH_MODEL}; waiting for the first results")
         return await client.stream_chat(
-            body, deadline(settings.research_timeout, "research_timeout"), progress
+            body, deadline(ctx, settings.research_timeout, "research_timeout"), progress
         )
 
     completion = await _with_client(ctx, work)
@@ -323,7 +312,7 @@ async def compare(
             search_recency_filter=search_recency_filter,
             search_domain_filter=search_domain_filter,
         )
-        return await client.chat(body, deadline(settings.timeout, "timeout"))
+        return await client.chat(body, deadline(ctx, settings.timeout, "timeout"))
 
     completion = await _with_client(ctx, work)
     return await _answer(
@@ -384,7 +373,7 @@ async def summarize(
 
     async def work(client: PerplexityClient, settings: PerplexitySettings) -> Completion:
         body = _chat_body(model or settings.default_model, conversation, search_domain_filter=domains)
-        return await client.chat(body, deadline(settings.timeout, "timeout"))
+        return await client.chat(body, deadline(ctx, settings.timeout, "timeout"))
 
     completion = await _with_client(ctx, work)
     source = url or "text"
