@@ -162,6 +162,7 @@ async def test_every_call_is_audited_and_written_at_shutdown(omni_settings: Sett
             assert session.exec(select(CallLog)).all() == []  # nothing written on the response path
     with Session(engine) as session:
         rows = session.exec(select(CallLog).order_by(col(CallLog.id))).all()
+    engine.dispose()  # the server already disposed it once; this read opened a new connection
     assert [(r.kind, r.name, r.outcome, r.actor) for r in rows] == [
         ("tool", "demo_echo", "ok", "user:m"),
         ("tool", "demo_crash", "error", "user:m"),
@@ -181,6 +182,7 @@ async def test_an_organization_can_opt_in_to_argument_auditing(omni_settings: Se
             await client.call_tool("demo_echo", {"text": "kept", "times": 2})
     with Session(running.runtime.engine) as session:
         row = session.exec(select(CallLog)).one()
+    running.runtime.engine.dispose()  # the server already disposed it; this read opened a new connection
     assert row.arguments == {"text": "kept", "times": 2}
 
 

@@ -69,19 +69,20 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         logger.info("database: {}", describe_url(runtime.engine))
-        await anyio.to_thread.run_sync(prepare_database, runtime)
-        await runtime.start()
-        app.router.routes.extend(await _plugin_routes(runtime))
-        manager = StreamableHTTPSessionManager(
-            app=build_mcp_server(runtime),
-            json_response=False,
-            stateless=False,
-            max_request_body_size=settings.gateway.max_body_bytes,
-            session_idle_timeout=settings.gateway.session_idle_timeout,
-            max_sessions=settings.gateway.max_sessions,
-        )
-        app.state.loop = asyncio.get_running_loop()
+        # Everything, start-up included, inside try: a failed start must still close its connections.
         try:
+            await anyio.to_thread.run_sync(prepare_database, runtime)
+            await runtime.start()
+            app.router.routes.extend(await _plugin_routes(runtime))
+            manager = StreamableHTTPSessionManager(
+                app=build_mcp_server(runtime),
+                json_response=False,
+                stateless=False,
+                max_request_body_size=settings.gateway.max_body_bytes,
+                session_idle_timeout=settings.gateway.session_idle_timeout,
+                max_sessions=settings.gateway.max_sessions,
+            )
+            app.state.loop = asyncio.get_running_loop()
             async with manager.run(), anyio.create_task_group() as background:
                 # Other processes' configuration changes (PostgreSQL NOTIFY / Redis) invalidate our cache.
                 background.start_soon(runtime.broadcast.listen, runtime.organization_changed)

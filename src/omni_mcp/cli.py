@@ -137,8 +137,13 @@ def db_downgrade(config_file: Path | None, revision: str) -> None:
 
     settings = settings_or_exit(config_file)
     engine = create_db_engine(settings.database)
-    migrate.downgrade(engine, revision)
-    click.echo(f"database {describe_url(engine)} is at revision {migrate.current_revision(engine) or 'base'}")
+    try:
+        migrate.downgrade(engine, revision)
+        click.echo(
+            f"database {describe_url(engine)} is at revision {migrate.current_revision(engine) or 'base'}"
+        )
+    finally:
+        engine.dispose()
 
 
 @cli.group()
