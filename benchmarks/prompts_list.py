@@ -573,6 +573,8 @@ def run_mode(
             measurement = run_wrk(server, args.duration, args)
             after = cache_stats(client, server)
             if args.profile is not None:
+                if mode == "cached":  # entries loaded before the measured run may have expired by now
+                    warm_every_organization(client, server, args)
                 profile(server, mode, args)
         if server.process.poll() is not None:
             raise BenchmarkError(f"{mode} server died during the run:\n{server.log_tail()}")
