@@ -129,6 +129,11 @@ server_env+=(
     'OMNI_MCP_PLUGINS__ALLOW=["conformance"]'
     "OMNI_MCP_LOGGING__LEVEL=WARNING"
     "OMNI_MCP_GATEWAY__PATH=/mcp"
+    # The suite sends hundreds of requests from one caller within seconds; what it checks is the
+    # protocol, not our rate limits (tests/test_protection.py covers those).
+    "OMNI_MCP_RATE_LIMIT__ENABLED=false"
+    # Secret settings need a key; keep the generated one inside this run's folder.
+    "OMNI_MCP_SECURITY__KEY_FILE=$work/data/secret.key"
 )
 "${server_env[@]}" "$omni_mcp" serve --host 127.0.0.1 --port "$port" >"$out/server.log" 2>&1 &
 server_pid=$!
