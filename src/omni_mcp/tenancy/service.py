@@ -255,81 +255,41 @@ class TenancyService:
     def set_prompt(self, slug: str, name: str, spec: Mapping[str, Any], *, actor: str) -> dict[str, Any]:
         """Add an org prompt, or override the default of that name; `spec` is the documented file format."""
         prompt = _prompt_from_spec(name, spec)
-        org_id = self._org_id(slug)
-        with org_session(self.engine, org_id) as session:
-            row = session.exec(select(OrganizationPrompt).where(OrganizationPrompt.name == name)).first()
-            before = _prompt_view(row) if row else None
-            row = row or OrganizationPrompt(organization_id=org_id, name=name)
+
+        def change(row: Any) -> None:
             row.hidden = False
             row.title = prompt.title
             row.description = prompt.description
             row.arguments = prompt_arguments_json(prompt)
             row.template = prompt.template
-            row.updated_at = utcnow()
-            session.add(row)
-            after = _prompt_view(row)
-            record_change(
-                session,
-                actor=actor,
-                organization_id=org_id,
-                entity_type="prompt",
-                entity_id=name,
-                action="update" if before else "create",
-                before=before,
-                after=after,
-            )
-            self._commit(session, slug)
-        return after
+
+        return self._write_own(slug, OrganizationPrompt, "name", name, _prompt_view, change, actor=actor)
 
     def hide_prompt(self, slug: str, name: str, *, actor: str) -> dict[str, Any]:
-        org_id = self._org_id(slug)
-        with org_session(self.engine, org_id) as session:
+        def check(session: Session, row: Any) -> None:
             exists = (
                 name in self._code_prompts()
                 or session.exec(select(DefaultPrompt.id).where(DefaultPrompt.name == name)).first()
             )
-            row = session.exec(select(OrganizationPrompt).where(OrganizationPrompt.name == name)).first()
             if not exists and row is None:
                 raise ConfigError(f"no prompt named {name!r} to hide")
-            before = _prompt_view(row) if row else None
-            row = row or OrganizationPrompt(organization_id=org_id, name=name)
-            row.hidden = True
-            row.template = None
-            row.updated_at = utcnow()
-            session.add(row)
-            after = _prompt_view(row)
-            record_change(
-                session,
-                actor=actor,
-                organization_id=org_id,
-                entity_type="prompt",
-                entity_id=name,
-                action="hide",
-                before=before,
-                after=after,
-            )
-            self._commit(session, slug)
-        return after
+
+        return self._write_own(
+            slug,
+            OrganizationPrompt,
+            "name",
+            name,
+            _prompt_view,
+            _hide,
+            actor=actor,
+            action="hide",
+            check=check,
+        )
 
     def delete_prompt(self, slug: str, name: str, *, actor: str) -> None:
         """Remove the org's own row: an addition disappears, an override or hidden default comes back."""
-        org_id = self._org_id(slug)
-        with org_session(self.engine, org_id) as session:
-            row = session.exec(select(OrganizationPrompt).where(OrganizationPrompt.name == name)).first()
-            if row is None:
-                raise ConfigError(f"organization {slug!r} has no prompt of its own named {name!r}")
-            before = _prompt_view(row)
-            session.delete(row)
-            record_change(
-                session,
-                actor=actor,
-                organization_id=org_id,
-                entity_type="prompt",
-                entity_id=name,
-                action="delete",
-                before=before,
-            )
-            self._commit(session, slug)
+        missing = f"organization {slug!r} has no prompt of its own named {name!r}"
+        self._delete_own(slug, OrganizationPrompt, "name", name, _prompt_view, missing, actor=actor)
 
     # resources
 
@@ -338,71 +298,93 @@ class TenancyService:
         if not isinstance(text, str):
             raise ConfigError("a resource needs 'text' (a string)")
         _check_keys(spec, {"name", "title", "description", "mime_type", "text"}, "resource")
-        org_id = self._org_id(slug)
-        with org_session(self.engine, org_id) as session:
-            row = session.exec(select(OrganizationResource).where(OrganizationResource.uri == uri)).first()
-            before = _resource_view(row) if row else None
-            row = row or OrganizationResource(organization_id=org_id, uri=uri)
+
+        def change(row: Any) -> None:
             row.hidden = False
             row.name = str(spec.get("name") or uri.rsplit("/", 1)[-1] or uri)
             row.title = spec.get("title")
             row.description = str(spec.get("description", ""))
             row.mime_type = str(spec.get("mime_type", "text/plain"))
             row.text = text
-            row.updated_at = utcnow()
-            session.add(row)
-            after = _resource_view(row)
-            record_change(
-                session,
-                actor=actor,
-                organization_id=org_id,
-                entity_type="resource",
-                entity_id=uri,
-                action="update" if before else "create",
-                before=before,
-                after=after,
-            )
-            self._commit(session, slug)
-        return after
+
+        return self._write_own(slug, OrganizationResource, "uri", uri, _resource_view, change, actor=actor)
 
     def hide_resource(self, slug: str, uri: str, *, actor: str) -> dict[str, Any]:
+        return self._write_own(
+            slug, OrganizationResource, "uri", uri, _resource_view, _hide, actor=actor, action="hide"
+        )
+
+    def delete_resource(self, slug: str, uri: str, *, actor: str) -> None:
+        missing = f"organization {slug!r} has no resource of its own at {uri!r}"
+        self._delete_own(slug, OrganizationResource, "uri", uri, _resource_view, missing, actor=actor)
+
+    # the org's own prompt and resource rows, written one way
+
+    def _write_own(
+        self,
+        slug: str,
+        model: type[OrganizationPrompt] | type[OrganizationResource],
+        key: str,
+        value: str,
+        view: Callable[[Any], dict[str, Any]],
+        change: Callable[[Any], None],
+        *,
+        actor: str,
+        action: str | None = None,
+        check: Callable[[Session, Any], None] | None = None,
+    ) -> dict[str, Any]:
+        """Create or change the organization's row for `value`, with its audit row, in one transaction."""
         org_id = self._org_id(slug)
+        entity = "prompt" if model is OrganizationPrompt else "resource"
         with org_session(self.engine, org_id) as session:
-            row = session.exec(select(OrganizationResource).where(OrganizationResource.uri == uri)).first()
-            before = _resource_view(row) if row else None
-            row = row or OrganizationResource(organization_id=org_id, uri=uri)
-            row.hidden = True
-            row.text = None
+            row = session.exec(select(model).where(getattr(model, key) == value)).first()
+            if check is not None:
+                check(session, row)
+            before = view(row) if row else None
+            if row is None:
+                row = model.model_validate({"organization_id": org_id, key: value})
+            change(row)
             row.updated_at = utcnow()
             session.add(row)
-            after = _resource_view(row)
+            after = view(row)
             record_change(
                 session,
                 actor=actor,
                 organization_id=org_id,
-                entity_type="resource",
-                entity_id=uri,
-                action="hide",
+                entity_type=entity,
+                entity_id=value,
+                action=action or ("update" if before else "create"),
                 before=before,
                 after=after,
             )
             self._commit(session, slug)
         return after
 
-    def delete_resource(self, slug: str, uri: str, *, actor: str) -> None:
+    def _delete_own(
+        self,
+        slug: str,
+        model: type[OrganizationPrompt] | type[OrganizationResource],
+        key: str,
+        value: str,
+        view: Callable[[Any], dict[str, Any]],
+        missing: str,
+        *,
+        actor: str,
+    ) -> None:
         org_id = self._org_id(slug)
+        entity = "prompt" if model is OrganizationPrompt else "resource"
         with org_session(self.engine, org_id) as session:
-            row = session.exec(select(OrganizationResource).where(OrganizationResource.uri == uri)).first()
+            row = session.exec(select(model).where(getattr(model, key) == value)).first()
             if row is None:
-                raise ConfigError(f"organization {slug!r} has no resource of its own at {uri!r}")
-            before = _resource_view(row)
+                raise ConfigError(missing)
+            before = view(row)
             session.delete(row)
             record_change(
                 session,
                 actor=actor,
                 organization_id=org_id,
-                entity_type="resource",
-                entity_id=uri,
+                entity_type=entity,
+                entity_id=value,
                 action="delete",
                 before=before,
             )
@@ -446,6 +428,15 @@ class TenancyService:
         self._announce(session, slug)
         session.commit()
         self._after_commit(slug)
+
+
+def _hide(row: Any) -> None:
+    """A hidden row carries no content of its own: it only removes the default of that name."""
+    row.hidden = True
+    if isinstance(row, OrganizationPrompt):
+        row.template = None
+    else:
+        row.text = None
 
 
 def _check_keys(spec: Mapping[str, Any], allowed: set[str], what: str) -> None:
