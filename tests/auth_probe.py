@@ -13,7 +13,8 @@ from omni_mcp.auth.actor_scope import actor_in
 
 
 class ProbePlugin:
-    """A tool and a route that report the Actor and every request header they can see."""
+    """A tool and a route that report the Actor and every request header they can see, and an
+    admin-only tool."""
 
     @hookimpl
     def register_tools(self) -> ToolGroup:
@@ -24,6 +25,11 @@ class ProbePlugin:
             """Who the gateway says is calling, and the headers this tool could read or forward."""
             assert ctx.sdk is not None and ctx.sdk.request is not None
             return {**actor_view(ctx.actor), "headers": sorted(ctx.sdk.request.headers.keys())}
+
+        @group.tool(permission="services:manage")
+        async def reset() -> str:
+            """An admin-only operation (members lack services:manage)."""
+            return "reset done"
 
         return group
 

@@ -2,7 +2,8 @@
 
 Every forged, stale, misdirected or revoked credential gets 401 with the RFC 9728 challenge; every
 legitimate one (RS256 and ES256 tokens, API keys in either header) gets its own Actor, and the
-credential itself never reaches a plugin.
+credential itself never reaches a plugin. A valid credential asking for more than it may gets 403
+with an `insufficient_scope` challenge; one reaching into another organization finds nothing there.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 from mcp.client.streamable_http import streamable_http_client
 
 from omni_mcp.default_plugins.api_keys import api_key_service
+from omni_mcp.gateway.visibility import PERMISSION_DENIED
 from omni_mcp.testing import RunningGateway, fresh_database_url, make_test_settings, serve_in_thread
 from tests.auth_probe import ProbePlugin
 from tests.oidc_issuer import AUDIENCE, TestIssuer, running_issuer
@@ -62,6 +64,9 @@ def setup() -> Iterator[Setup]:
         with serve_in_thread(settings, [("probe", ProbePlugin())]) as gateway:
             gateway.configure(lambda t: t.create_organization("acme", actor="test"))
             gateway.configure(lambda t: t.create_organization("globex", actor="test"))
+            gateway.configure(
+                lambda t: t.set_prompt("globex", "globex_plans", {"template": "globex only"}, actor="test")
+            )
             service = api_key_service(gateway.runtime)
             keys = {
                 "acme": service.create(
@@ -72,6 +77,8 @@ def setup() -> Iterator[Setup]:
                     tools=["probe_whoami", "elsewhere_tool"],
                 ).key,
                 "globex": service.create("globex", role="admin", actor="test").key,
+                "acme-member": service.create("acme", role="member", actor="test").key,
+                "acme-admin": service.create("acme", role="admin", actor="test").key,
                 "revoked": service.create("acme", role="admin", actor="test").key,
                 "expired": service.create(
                     "acme", role="admin", actor="test", expires_in=timedelta(seconds=1)
@@ -119,7 +126,8 @@ def refused(gateway: RunningGateway, headers: dict[str, str]) -> str:
     challenge = response.headers["www-authenticate"]
     assert challenge.startswith(f'Bearer resource_metadata="{METADATA_URL}"')
     body = response.json()
-    assert body["jsonrpc"] == "2.0" and body["id"] is None and body["error"]["code"] == types.INVALID_REQUEST
+    # The refusal answers the request it refuses: its JSON-RPC id comes back.
+    assert body["jsonrpc"] == "2.0" and body["id"] == 1 and body["error"]["code"] == types.INVALID_REQUEST
     assert "Traceback" not in response.text
     if "error=" not in challenge:
         return ""
@@ -280,3 +288,96 @@ def test_a_session_only_serves_the_caller_who_opened_it(setup: Setup) -> None:
         assert hijack.json()["error"]["message"] == "Session not found"
     assert send({"x-api-key": setup.keys["acme"]}).status_code == 202  # the owner, in either header
     assert send({}).status_code == 401
+
+
+def call(
+    gateway: RunningGateway, headers: dict[str, str], method: str, params: dict[str, Any]
+) -> httpx.Response:
+    """One stateless 2026-07-28 request with a credential, as plain HTTP."""
+    envelope = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "attacker", "version": "1"},
+    }
+    name = params.get("name")
+    return httpx.post(
+        gateway.mcp_url,
+        json={"jsonrpc": "2.0", "id": 41, "method": method, "params": {**params, "_meta": envelope}},
+        headers={
+            "content-type": "application/json",
+            "accept": "application/json, text/event-stream",
+            "mcp-protocol-version": "2026-07-28",
+            "mcp-method": method,
+            **({"mcp-name": name} if isinstance(name, str) else {}),
+            **headers,
+        },
+        timeout=10,
+    )
+
+
+def forbidden(response: httpx.Response) -> str:
+    """Assert a 403 with the insufficient_scope challenge for request 41; return the error message."""
+    assert response.status_code == 403, response.text
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith('Bearer error="insufficient_scope"')
+    assert f'resource_metadata="{METADATA_URL}"' in challenge
+    body = response.json()
+    assert body["id"] == 41 and body["error"]["code"] == PERMISSION_DENIED
+    assert "Traceback" not in response.text
+    message: str = body["error"]["message"]
+    return message
+
+
+def result_text(response: httpx.Response) -> str:
+    assert response.status_code == 200, response.text
+    result = response.json()["result"]
+    assert not result.get("isError"), result
+    text: str = (
+        result["content"][0]["text"] if "content" in result else result["messages"][0]["content"]["text"]
+    )
+    return text
+
+
+def test_a_member_key_calling_an_admin_only_tool_is_forbidden(setup: Setup) -> None:
+    refused = call(setup.gateway, bearer(setup.keys["acme-member"]), "tools/call", {"name": "probe_reset"})
+    assert forbidden(refused) == (
+        "Permission denied: api_key with role 'member' may not call tool 'probe_reset' "
+        "(needs services:manage)"
+    )
+    assert 'scope="services:manage"' in refused.headers["www-authenticate"]
+    allowed = call(setup.gateway, bearer(setup.keys["acme-admin"]), "tools/call", {"name": "probe_reset"})
+    assert result_text(allowed) == "reset done"
+
+
+def test_a_member_token_calling_an_admin_only_tool_is_forbidden(setup: Setup) -> None:
+    member = setup.issuer.token(org_role="org:member")
+    refused = call(setup.gateway, bearer(member), "tools/call", {"name": "probe_reset"})
+    assert "user with role 'member' may not call tool 'probe_reset'" in forbidden(refused)
+    admin = setup.issuer.token(org_role="org:admin")
+    assert (
+        result_text(call(setup.gateway, bearer(admin), "tools/call", {"name": "probe_reset"})) == "reset done"
+    )
+
+
+def test_a_tool_outside_the_keys_allow_list_is_forbidden(setup: Setup) -> None:
+    key = bearer(setup.keys["acme"])  # may use probe_whoami and elsewhere_tool only
+    for name in ("probe_reset", "no_such_tool"):  # whether the tool exists or not: nothing is confirmed
+        assert forbidden(call(setup.gateway, key, "tools/call", {"name": name})) == (
+            f"Permission denied: this API key may not call tool '{name}' (not in its tool list)"
+        )
+    listed = call(setup.gateway, key, "tools/list", {})
+    assert [tool["name"] for tool in listed.json()["result"]["tools"]] == ["probe_whoami"]
+    assert '"organization": "acme"' in result_text(
+        call(setup.gateway, key, "tools/call", {"name": "probe_whoami"})
+    )
+
+
+def test_a_key_of_one_organization_cannot_reach_anothers_prompts(setup: Setup) -> None:
+    for credential in (bearer(setup.keys["acme-admin"]), bearer(setup.issuer.token())):  # both acme
+        listed = call(setup.gateway, credential, "prompts/list", {})
+        assert "globex_plans" not in [p["name"] for p in listed.json()["result"]["prompts"]]
+        refused = call(setup.gateway, credential, "prompts/get", {"name": "globex_plans"})
+        assert refused.status_code == 400, refused.text  # as for any name that does not exist
+        assert refused.json()["error"]["message"] == "Unknown prompt: globex_plans"
+    owner = call(setup.gateway, bearer(setup.keys["globex"]), "prompts/get", {"name": "globex_plans"})
+    assert result_text(owner) == "globex only"

@@ -100,6 +100,8 @@ def test_unknown_organizations_can_be_created_on_first_sight(
                 select(AuditLog).where(AuditLog.entity_type == "organization", AuditLog.entity_id == slug)
             ).all()
         assert [(row.action, row.actor) for row in audit] == [("create", "oidc:user_alice")]
+        members = gateway.runtime.tenancy.list_members(slug)
+        assert [(m["user"], m["role"]) for m in members] == [("user_alice", "admin")]
 
 
 def test_tokens_without_an_organization(omni_database_url: str, issuer: TestIssuer) -> None:

@@ -37,7 +37,7 @@ def test_foreign_origin_is_refused_with_a_jsonrpc_error(gateway: RunningGateway,
     assert response.status_code == 403
     assert response.json() == {
         "jsonrpc": "2.0",
-        "id": None,
+        "id": INITIALIZE["id"],  # the refused request's own id
         "error": {"code": -32600, "message": "Origin not allowed"},
     }
 

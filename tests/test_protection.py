@@ -61,10 +61,15 @@ def test_callers_over_their_limit_get_429_with_retry_after(omni_settings: Settin
     )
     with serve_in_thread(settings) as running:
         assert statuses(running.base_url + "/nothing-here", 3) == [404, 404, 404]
-        refused = httpx.post(running.mcp_url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        refused = httpx.post(running.mcp_url, json={"jsonrpc": "2.0", "id": "l-9", "method": "tools/list"})
         assert refused.status_code == 429
-        assert int(refused.headers["retry-after"]) >= 1
-        assert refused.json()["error"]["message"].startswith("Rate limit exceeded; retry after")
+        retry = int(refused.headers["retry-after"])
+        assert retry >= 1
+        error = refused.json()["error"]
+        assert refused.json()["id"] == "l-9"  # the refused request's own id
+        assert error["code"] == RATE_LIMITED
+        assert error["data"] == {"retryAfter": retry}
+        assert error["message"].startswith("Rate limit exceeded; retry after")
         assert statuses(running.base_url + "/health", 5) == [200] * 5  # health checks are never limited
 
 

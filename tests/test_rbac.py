@@ -96,9 +96,101 @@ async def test_a_key_allow_list_limits_tools_and_hides_the_rest(gateway: Running
     ) as client:
         assert (await names(client))["tools"] == {"demo_echo"}
         echoed = await client.call_tool("demo_echo", {"text": "ok"})
-        hidden = await expect_error(client.call_tool("crm_whoami", {}))
+        outside = await expect_error(client.call_tool("crm_whoami", {}))
+        absent = await expect_error(client.call_tool("no_such_tool", {}))
     assert echoed.content[0].text == "ok"  # type: ignore[union-attr]
-    assert hidden.message == "Unknown tool: crm_whoami"  # not even confirmed to exist
+    # A real tool and a made-up name are refused alike: the refusal confirms nothing exists.
+    assert outside.code == absent.code == PERMISSION_DENIED
+    assert outside.message == (
+        "Permission denied: this API key may not call tool 'crm_whoami' (not in its tool list)"
+    )
+    assert absent.message == outside.message.replace("crm_whoami", "no_such_tool")
+
+
+def raw_call(gateway: RunningGateway, method: str, params: dict[str, Any], **headers: str) -> httpx2.Response:
+    """One 2026-07-28 request as plain HTTP, to see the status and headers the gateway answers with."""
+    name = params.get("name", params.get("uri"))
+    envelope = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
+    }
+    return httpx2.post(
+        gateway.mcp_url,
+        json={"jsonrpc": "2.0", "id": "req-7", "method": method, "params": {**params, "_meta": envelope}},
+        headers={
+            "accept": "application/json, text/event-stream",
+            "mcp-protocol-version": "2026-07-28",
+            "mcp-method": method,
+            **({"mcp-name": str(name)} if name is not None else {}),
+            **{f"x-test-{k.replace('_', '-')}": v for k, v in headers.items()},
+        },
+        timeout=10,
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "actor", "scope", "message"),
+    [
+        (
+            "tools/call",
+            {"name": "crm_purge", "arguments": {}},
+            {"role": "member"},
+            "services:manage",
+            "Permission denied: user with role 'member' may not call tool 'crm_purge' "
+            "(needs services:manage)",
+        ),
+        (
+            "tools/call",
+            {"name": "crm_whoami", "arguments": {}},
+            {"role": "admin", "tools": "demo_echo"},
+            None,
+            "Permission denied: this API key may not call tool 'crm_whoami' (not in its tool list)",
+        ),
+        (
+            "prompts/get",
+            {"name": "crm_follow_up", "arguments": {"customer": "x"}},
+            {"role": "guest"},
+            "prompts:read",
+            "Permission denied: user with role 'guest' may not get prompt 'crm_follow_up' "
+            "(needs prompts:read)",
+        ),
+        (
+            "resources/read",
+            {"uri": "crm://playbook"},
+            {"role": "guest"},
+            "resources:read",
+            "Permission denied: user with role 'guest' may not read resource 'crm://playbook' "
+            "(needs resources:read)",
+        ),
+    ],
+)
+async def test_a_refused_call_is_http_403_with_an_insufficient_scope_challenge(
+    gateway: RunningGateway,
+    method: str,
+    params: dict[str, Any],
+    actor: dict[str, str],
+    scope: str | None,
+    message: str,
+) -> None:
+    response = raw_call(gateway, method, params, organization="acme", **actor)
+    assert response.status_code == 403, response.text
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith('Bearer error="insufficient_scope"')
+    assert (f'scope="{scope}"' in challenge) == (scope is not None)
+    assert 'resource_metadata="http://127.0.0.1:' in challenge
+    assert f'error_description="{message}"' in challenge
+    body = response.json()
+    assert body["id"] == "req-7"  # the refused request's own id
+    assert body["error"]["code"] == PERMISSION_DENIED
+    assert body["error"]["message"] == message
+
+
+async def test_a_tool_the_org_does_not_serve_is_unknown_not_forbidden(gateway: RunningGateway) -> None:
+    gateway.configure(lambda t: t.set_service_enabled("acme", "crm", False, actor="test"))
+    response = raw_call(gateway, "tools/call", {"name": "crm_purge", "arguments": {}}, organization="acme")
+    assert response.status_code == 400  # what the SDK answers an unknown name with, for anyone
+    assert response.json()["error"]["message"] == "Unknown tool: crm_purge"
 
 
 async def test_a_role_without_permissions_sees_nothing(gateway: RunningGateway) -> None:

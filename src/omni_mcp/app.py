@@ -18,13 +18,14 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from omni_mcp.auth.actor_scope import ActorMiddleware
 from omni_mcp.auth.mode import local_mode_enabled
 from omni_mcp.db import migrate
 from omni_mcp.db.engine import create_db_engine, describe_url
 from omni_mcp.errors import StartupError
+from omni_mcp.gateway.permission_gate import PermissionGate
 from omni_mcp.gateway.server import build_mcp_server
 from omni_mcp.observability.request_id import RequestIdMiddleware
 from omni_mcp.observability.startup_errors import StartupErrorMessages
@@ -42,17 +43,18 @@ class DatabaseNotReady(StartupError):
 
 
 class GatewayEndpoint:
-    """ASGI endpoint for /mcp; the SDK session manager behind it exists only while the app runs."""
+    """ASGI endpoint for /mcp; the permission gate and the SDK session manager behind it exist only
+    while the app runs."""
 
     def __init__(self) -> None:
-        self.manager: StreamableHTTPSessionManager | None = None
+        self.app: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.manager is None:
+        if self.app is None:
             response = JSONResponse({"error": "the gateway is starting or stopping"}, status_code=503)
             await response(scope, receive, send)
             return
-        await self.manager.handle_request(scope, receive, send)
+        await self.app(scope, receive, send)
 
 
 def create_app(
@@ -87,7 +89,9 @@ def create_app(
                 # Other processes' configuration changes (PostgreSQL NOTIFY / Redis) invalidate our cache.
                 background.start_soon(runtime.broadcast.listen, runtime.organization_changed)
                 background.start_soon(runtime.auditor.run)
-                endpoint.manager = manager
+                endpoint.app = PermissionGate(
+                    manager.handle_request, runtime=runtime, mcp_path=settings.gateway.path
+                )
                 _log_ready(runtime)
                 if settings.server.freeze_gc:
                     # What start-up built lives as long as the process: keep the collector off it.
@@ -96,7 +100,7 @@ def create_app(
                 yield
                 background.cancel_scope.cancel()
         finally:
-            endpoint.manager = None
+            endpoint.app = None
             await runtime.auditor.close()  # calls served so far are written before we go
             if runtime.rate_limiter is not None:
                 await runtime.rate_limiter.close()

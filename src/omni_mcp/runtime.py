@@ -128,7 +128,7 @@ class Runtime:
                 self.secrets,
                 servers,
                 announce=self.broadcast.announce,
-                after_commit=self._after_commit,
+                after_commit=self.configuration_committed,
                 servers_enabled_by_default=self.settings.tenancy.servers_enabled_by_default,
                 code_prompts=lambda: set(self.capabilities.prompts),
             )
@@ -142,7 +142,8 @@ class Runtime:
         for kind in LIST_KINDS:
             await self.events.list_changed(kind, None if slug == ALL_ORGANIZATIONS else slug)
 
-    def _after_commit(self, slug: str) -> None:
+    def configuration_committed(self, slug: str) -> None:
+        """After a change to `slug` committed: tell other processes, and drop what this one cached."""
         self.broadcast.published(slug)
         try:  # in a worker thread of the serving event loop: invalidate there, at once
             anyio.from_thread.run(self.organization_changed, slug)

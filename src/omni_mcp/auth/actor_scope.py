@@ -21,6 +21,7 @@ id is worth nothing without its owner's credential.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +46,7 @@ SESSION_HEADER = b"mcp-session-id"
 Owner = tuple[str, str, str]
 
 
-def actor_in(scope: dict[str, Any]) -> Actor | None:
+def actor_in(scope: Mapping[str, Any]) -> Actor | None:
     actor = scope.get(ACTOR_SCOPE_KEY)
     return actor if isinstance(actor, Actor) else None
 

@@ -30,7 +30,7 @@ def api_key_service(runtime: Runtime) -> ApiKeyService:
     return ApiKeyService(
         runtime.engine,
         announce=runtime.broadcast.announce,
-        after_commit=lambda slug: weak._after_commit(slug),
+        after_commit=lambda slug: weak.configuration_committed(slug),
         known_tools=lambda: weak.capabilities.tools,
     )
 

@@ -2,7 +2,8 @@
 
 Active when `auth.issuers` is set: a JWT-shaped bearer token is verified (see omni_mcp.auth.jwt) and its
 claims mapped to an Actor. An organization the gateway does not know is refused, or created on first
-sight when `auth.unknown_organization = "create"` (through the TenancyService, so it is audited).
+sight when `auth.unknown_organization = "create"` (through the TenancyService, so it is audited), with
+the token's user as its first member.
 """
 
 from __future__ import annotations
@@ -76,13 +77,14 @@ async def _ensure_organization(runtime: Runtime, actor: Actor, claimed: str) -> 
         raise OrganizationRefused("organization not known here")
 
     def create() -> None:
+        who = f"oidc:{actor.id}"[:200]
         try:
-            runtime.tenancy.create_organization(
-                actor.organization, claimed[:200], actor=f"oidc:{actor.id}"[:200]
-            )
-            logger.info("created organization {} on first sight of a token naming it", actor.organization)
+            runtime.tenancy.create_organization(actor.organization, claimed[:200], actor=who)
         except (ConfigError, IntegrityError):  # created meanwhile by another request or process
-            pass
+            return
+        # Its first member is whoever brought it, with the role the token gave (for `member list`).
+        runtime.tenancy.add_member(actor.organization, actor.id, actor.role, actor=who)
+        logger.info("created organization {} on first sight of a token naming it", actor.organization)
 
     await anyio.to_thread.run_sync(create)
 

@@ -38,7 +38,7 @@ class CallAudit:
         try:
             yield outcome
         except MCPError as error:
-            outcome.value = {PERMISSION_DENIED: "denied", RATE_LIMITED: "limited"}.get(error.code, "error")
+            outcome.value = outcome_of(error)
             raise
         except anyio.get_cancelled_exc_class():
             outcome.value = "cancelled"
@@ -47,12 +47,40 @@ class CallAudit:
             outcome.value = "error"
             raise
         finally:
-            self._auditor.record(
-                organization_id=org.organization_id,
-                actor=f"{actor.kind}:{actor.id}",
-                kind=kind,
-                name=name,
-                outcome=outcome.value,
-                duration_ms=(time.perf_counter() - started) * 1000,
-                arguments=audited_arguments(arguments, org.audit_arguments),
-            )
+            self._record(kind, name, actor, org, arguments, outcome.value, time.perf_counter() - started)
+
+    def refused(
+        self,
+        kind: str,
+        name: str,
+        actor: Actor,
+        org: OrgConfig,
+        arguments: Mapping[str, Any] | None,
+        error: MCPError,
+    ) -> None:
+        """A call refused before it reached its handler (by the HTTP permission gate)."""
+        self._record(kind, name, actor, org, arguments, outcome_of(error), 0.0)
+
+    def _record(
+        self,
+        kind: str,
+        name: str,
+        actor: Actor,
+        org: OrgConfig,
+        arguments: Mapping[str, Any] | None,
+        outcome: str,
+        seconds: float,
+    ) -> None:
+        self._auditor.record(
+            organization_id=org.organization_id,
+            actor=f"{actor.kind}:{actor.id}",
+            kind=kind,
+            name=name,
+            outcome=outcome,
+            duration_ms=seconds * 1000,
+            arguments=audited_arguments(arguments, org.audit_arguments),
+        )
+
+
+def outcome_of(error: MCPError) -> str:
+    return {PERMISSION_DENIED: "denied", RATE_LIMITED: "limited"}.get(error.code, "error")

@@ -16,7 +16,6 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from omni_mcp.auth.access import AccessControl
 from omni_mcp.auth.actor_scope import actor_in
-from omni_mcp.auth.permissions import PROMPTS_READ, RESOURCES_READ
 from omni_mcp.config.effective import OrgConfig, UnknownOrganization
 from omni_mcp.context import Actor, CallContext
 from omni_mcp.gateway.call_audit import CallAudit
@@ -68,9 +67,9 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
         org = await org_of(ctx)
         actor = actor_of(ctx)
         async with audit.call("tool", params.name, actor, org, params.arguments) as outcome:
+            await visibility.check_tool(actor, params.name, org)
             owned = runtime.capabilities.tools.get(params.name)
             if owned is not None and org.tool_allowed(owned.plugin):  # unknown tools: the router says so
-                await visibility.check_tool(actor, params.name)
                 await _check_tool_rate(runtime, actor, params.name)
             result = await router.call_tool(params, org, _context_factory(ctx, runtime, org))
             if isinstance(result, types.CallToolResult) and result.is_error:
@@ -89,7 +88,7 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
         org = await org_of(ctx)
         actor = actor_of(ctx)
         async with audit.call("prompt", params.name, actor, org, params.arguments):
-            await visibility.require(actor, PROMPTS_READ, f"get prompt '{params.name}'", params.name)
+            await visibility.check_prompt(actor, params.name)
             return await router.get_prompt(params, org, _context_factory(ctx, runtime, org))
 
     async def list_resources(
@@ -113,7 +112,7 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
         actor = actor_of(ctx)
         uri = str(params.uri)
         async with audit.call("resource", uri, actor, org, None):
-            await visibility.require(actor, RESOURCES_READ, f"read resource '{uri}'", uri)
+            await visibility.check_resource(actor, uri)
             return await router.read_resource(uri, org, _context_factory(ctx, runtime, org))
 
     async def subscribe(ctx: Ctx, params: types.SubscribeRequestParams) -> types.EmptyResult:
@@ -131,7 +130,7 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
 
     async def complete(ctx: Ctx, params: types.CompleteRequestParams) -> types.CompleteResult:
         context_arguments = params.context.arguments if params.context and params.context.arguments else {}
-        await visibility.require(actor_of(ctx), PROMPTS_READ, "complete arguments")
+        await visibility.check_completion(actor_of(ctx))
         completion = await router.complete(
             params.ref, params.argument.name, params.argument.value, context_arguments, await org_of(ctx)
         )

@@ -1,8 +1,9 @@
 """What an actor may see and use in its organization: RBAC on top of the org's enabled servers.
 
-A tool outside an API key's allow-list is treated as absent (its name is not even confirmed); a tool,
-prompt or resource the actor's role does not permit is listed for nobody without the permission and
-refused with a clear "permission denied" error.
+Lists leave out what the actor may not use. A call outside an API key's tool allow-list, or needing a
+permission the actor's role does not grant, is refused with a clear "permission denied" error; the
+allow-list is checked before the tool's existence, so a refusal never confirms that a name exists.
+The same checks run twice: in the HTTP permission gate (which answers 403) and in the MCP handlers.
 """
 
 from __future__ import annotations
@@ -38,16 +39,33 @@ class Visibility:
             visible.append(tool)
         return visible
 
-    async def check_tool(self, actor: Actor, name: str) -> None:
-        """Raise unless `actor` may call tool `name` (which the org is known to serve)."""
+    async def check_tool(self, actor: Actor, name: str, org: OrgConfig) -> None:
+        """Raise unless `actor` may call tool `name`. A tool outside an API key's allow-list is refused
+        whether it exists or not (that confirms nothing); a tool `org` does not serve is left to the
+        router's "Unknown tool"."""
         if actor.allowed_tools is not None and name not in actor.allowed_tools:
-            raise MCPError(types.INVALID_PARAMS, f"Unknown tool: {name}")
+            raise MCPError(
+                PERMISSION_DENIED,
+                f"Permission denied: this API key may not call tool '{name}' (not in its tool list)",
+                {"tool": name},
+            )
+        owned = self._capabilities.tools.get(name)
+        if owned is None or not org.tool_allowed(owned.plugin):
+            return
         if not await self.access.allowed(actor, TOOLS_CALL, name):
             raise denied(actor, TOOLS_CALL, f"call tool '{name}'")
-        owned = self._capabilities.tools.get(name)
-        needed = owned.item.permission if owned else None
+        needed = owned.item.permission
         if needed is not None and not await self.access.allowed(actor, needed, name):
             raise denied(actor, needed, f"call tool '{name}'")
+
+    async def check_prompt(self, actor: Actor, name: str) -> None:
+        await self.require(actor, PROMPTS_READ, f"get prompt '{name}'", name)
+
+    async def check_resource(self, actor: Actor, uri: str) -> None:
+        await self.require(actor, RESOURCES_READ, f"read resource '{uri}'", uri)
+
+    async def check_completion(self, actor: Actor) -> None:
+        await self.require(actor, PROMPTS_READ, "complete arguments")
 
     async def may_read_prompts(self, actor: Actor) -> bool:
         return await self.access.allowed(actor, PROMPTS_READ)

@@ -93,4 +93,6 @@ class RateLimitMiddleware:
             f"Rate limit exceeded; retry after {retry} s",
             self.mcp_path,
             {"Retry-After": retry},
+            code=RATE_LIMITED,
+            data={"retryAfter": int(retry)},
         )

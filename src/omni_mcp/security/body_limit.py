@@ -27,10 +27,12 @@ class BodyLimitMiddleware:
             try:
                 too_large = int(declared) > self.max_bytes
             except ValueError:
-                await send_error(scope, receive, send, 400, "Invalid Content-Length", self.mcp_path)
+                await send_error(
+                    scope, receive, send, 400, "Invalid Content-Length", self.mcp_path, read_request_id=False
+                )
                 return
             if too_large:
-                await send_error(scope, receive, send, 413, message, self.mcp_path)
+                await send_error(scope, receive, send, 413, message, self.mcp_path, read_request_id=False)
                 return
         received = 0
         response_started = False
@@ -54,4 +56,4 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
             if not response_started:
-                await send_error(scope, receive, send, 413, message, self.mcp_path)
+                await send_error(scope, receive, send, 413, message, self.mcp_path, read_request_id=False)

@@ -7,6 +7,8 @@ import json
 from mcp.types import INVALID_REQUEST
 from starlette.types import Receive, Scope, Send
 
+from omni_mcp.security.request_body import RequestId, request_id_for_error
+
 
 async def send_error(
     scope: Scope,
@@ -16,12 +18,22 @@ async def send_error(
     message: str,
     mcp_path: str,
     headers: dict[str, str] | None = None,
+    *,
+    code: int = INVALID_REQUEST,
+    read_request_id: bool = True,
+    request_id: RequestId | None = None,
+    data: object = None,
 ) -> None:
+    """Answer `status` with `message`. On the MCP endpoint the JSON-RPC error carries the request's id,
+    read from the body unless `read_request_id` is False (a body too large, or already read: then give
+    `request_id`)."""
     if scope["path"] == mcp_path:
+        if read_request_id and request_id is None:
+            request_id = await request_id_for_error(scope, receive)
         payload: dict[str, object] = {
             "jsonrpc": "2.0",
-            "id": None,
-            "error": {"code": INVALID_REQUEST, "message": message},
+            "id": request_id,
+            "error": {"code": code, "message": message} | ({"data": data} if data is not None else {}),
         }
     else:
         payload = {"error": message}
