@@ -4,8 +4,9 @@ The tool is exposed as ``bench_echo`` (namespace ``bench``), called through the 
 middleware stack, the SDK session manager, the router with pydantic argument validation, the tool
 timeout and the call context. The database is a fresh SQLite file named by $OMNI_MCP_BENCH_DATABASE_URL.
 
-Settings are the test defaults, logging at WARNING, and rate limits raised so high that they never
-refuse the load generator (they are still checked on every request, so their cost is measured).
+Settings are the test defaults, except: logging at WARNING, `server.freeze_gc` on as in `omni-mcp serve`,
+and rate limits raised so high that they never refuse the load generator (they are still checked on
+every request, so their cost is measured).
 $OMNI_MCP_BENCH_GATEWAY_SETTINGS may hold JSON merged over that, section by section, e.g.
 ``{"rate_limit": {"enabled": false}}`` to see what a feature costs.
 
@@ -30,6 +31,8 @@ SETTINGS_ENV = "OMNI_MCP_BENCH_GATEWAY_SETTINGS"
 UNLIMITED = 10**9
 BENCH_SETTINGS: dict[str, dict[str, Any]] = {
     "logging": {"level": "WARNING"},
+    # As `omni-mcp serve` runs (the test settings turn it off): start-up's objects frozen out of the GC.
+    "server": {"freeze_gc": True},
     "rate_limit": {
         "per_caller_per_minute": UNLIMITED,
         "caller_burst": UNLIMITED,

@@ -1,7 +1,10 @@
 """Load test: an echo tool called through the full omni-mcp gateway versus the bare `mcp` SDK.
 
     python benchmarks/gateway_vs_bare.py --duration 10 --connections 32
+    python benchmarks/gateway_vs_bare.py --auth --rounds 4     # + the cost of API-key auth and RBAC
 
+With --auth a third server runs: the gateway with local mode off, every request carrying a member API
+key (made with the real `omni-mcp apikey create`); the summary then gives what authentication costs.
 Starts both servers under uvicorn (same options, one worker each, 127.0.0.1, free ports; the gateway on
 a fresh SQLite file), checks that each answers a real tools/call in both protocol eras, warms them up,
 then drives each (server, era) case with wrk, interleaved so drift affects both servers alike. Prints a
@@ -43,8 +46,14 @@ LEGACY_VERSION = "2025-11-25"
 MODERN_VERSION = "2026-07-28"
 ERAS = {"legacy": LEGACY_VERSION, "modern": MODERN_VERSION}
 ERA_LABELS = {"legacy": f"legacy {LEGACY_VERSION}", "modern": MODERN_VERSION}
-SERVERS = ("bare", "gateway")
-FACTORIES = {"bare": "bare_server:create_app", "gateway": "bench_plugin:create_app"}
+KEYED = "gateway+key"  # the gateway with local mode off: every request carries an API key
+FACTORIES = {
+    "bare": "bare_server:create_app",
+    "gateway": "bench_plugin:create_app",
+    KEYED: "bench_plugin:create_app",
+}
+# What the keyed gateway adds: no credential-free local mode, so API-key authentication runs per request.
+KEYED_SETTINGS = {"auth": {"local_mode": False}}
 ACCEPT = "application/json, text/event-stream"
 INSTALL_WRK = (
     "wrk (https://github.com/wg/wrk) is needed and was not found on PATH.\n"
@@ -66,6 +75,7 @@ class Server:
     process: subprocess.Popen[bytes]
     log_path: Path
     sessions: list[str] = dataclasses.field(default_factory=list)
+    credential: dict[str, str] = dataclasses.field(default_factory=dict)  # sent with every request
     cpu_seconds_at_stop: float | None = None
 
     @property
@@ -147,7 +157,7 @@ def parse_answer(response: httpx.Response) -> dict[str, Any]:
 
 def check_call(client: httpx.Client, server: Server, era: str, text: str, session: str | None = None) -> None:
     """One real tools/call; raise unless it is a 2xx, successful result echoing `text`."""
-    headers = request_headers(era)
+    headers = request_headers(era) | server.credential
     if session is not None:
         headers["Mcp-Session-Id"] = session
     response = client.post(server.url, json=tools_call_body(era, text, request_id=1), headers=headers)
@@ -174,7 +184,7 @@ def open_session(client: httpx.Client, server: Server) -> str:
         "method": "initialize",
         "params": {"protocolVersion": LEGACY_VERSION, "capabilities": {}, "clientInfo": CLIENT_INFO},
     }
-    base = {"Content-Type": "application/json", "Accept": ACCEPT}
+    base = {"Content-Type": "application/json", "Accept": ACCEPT} | server.credential
     response = client.post(server.url, json=init, headers=base)
     session = str(response.headers.get("mcp-session-id") or "")
     if not response.is_success or not session:
@@ -199,7 +209,9 @@ def close_sessions(server: Server) -> None:
         for session in server.sessions:
             with contextlib.suppress(httpx.HTTPError):
                 client.delete(
-                    server.url, headers={"Mcp-Session-Id": session, "MCP-Protocol-Version": LEGACY_VERSION}
+                    server.url,
+                    headers={"Mcp-Session-Id": session, "MCP-Protocol-Version": LEGACY_VERSION}
+                    | server.credential,
                 )
     server.sessions.clear()
 
@@ -250,12 +262,14 @@ def start_server(name: str, workdir: Path, args: argparse.Namespace) -> Server:
     env[gc_tools.STATS_ENV] = "1"
     if args.gc_freeze:
         env[gc_tools.FREEZE_ENV] = "1"
-    if name == "gateway":
-        database = workdir / "gateway.db"
-        env["OMNI_MCP_BENCH_DATABASE_URL"] = f"sqlite:///{database}"
-        if args.gateway_settings:
-            env["OMNI_MCP_BENCH_GATEWAY_SETTINGS"] = args.gateway_settings
-    log_path = workdir / f"{name}.log"
+    if name != "bare":
+        env["OMNI_MCP_BENCH_DATABASE_URL"] = database_url(workdir, name)
+        settings = json.loads(args.gateway_settings or "{}")
+        if name == KEYED:
+            for section, values in KEYED_SETTINGS.items():
+                settings.setdefault(section, {}).update(values)
+        env["OMNI_MCP_BENCH_GATEWAY_SETTINGS"] = json.dumps(settings)
+    log_path = workdir / f"{name.replace('+', '-')}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             uvicorn_command(FACTORIES[name], port, args),
@@ -266,6 +280,28 @@ def start_server(name: str, workdir: Path, args: argparse.Namespace) -> Server:
             cwd=workdir,
         )
     return Server(name, port, process, log_path)
+
+
+def database_url(workdir: Path, name: str) -> str:
+    return f"sqlite:///{workdir / (name.replace('+', '-') + '.db')}"
+
+
+def create_api_key(server: Server, workdir: Path) -> None:
+    """Make a member key limited to the benchmark tool with the real CLI, as an operator would."""
+    env = dict(os.environ) | {"OMNI_MCP_DATABASE__URL": database_url(workdir, server.name)}
+    command = [sys.executable, "-m", "omni_mcp", "apikey", "create", "default", "--role", "member"]
+    command += ["--tools", TOOL, "--name", "benchmark", "--json"]
+    completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
+    if completed.returncode != 0:
+        raise BenchmarkError(f"omni-mcp apikey create failed: {completed.stderr.strip()[-500:]}")
+    key = json.loads(completed.stdout)["key"]
+    server.credential = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(timeout=10.0) as client:  # without the key, the keyed gateway must refuse
+        refused = client.post(
+            server.url, json=tools_call_body("modern", "x", 1), headers=request_headers("modern")
+        )
+    if refused.status_code != 401:
+        raise BenchmarkError(f"{server.name} answered {refused.status_code} without a key; expected 401")
 
 
 def wait_ready(server: Server, timeout: float = 60.0) -> None:
@@ -303,10 +339,12 @@ def stop_server(server: Server) -> None:
 def running_servers(workdir: Path, args: argparse.Namespace) -> Iterator[dict[str, Server]]:
     servers: dict[str, Server] = {}
     try:
-        for name in SERVERS:
+        for name in args.servers:
             servers[name] = start_server(name, workdir, args)
         for server in servers.values():
             wait_ready(server)
+        if KEYED in servers:
+            create_api_key(servers[KEYED], workdir)
         yield servers
     finally:
         for server in servers.values():
@@ -342,7 +380,8 @@ def wrk_command(server: Server, era: str, duration: float, args: argparse.Namesp
     body = json.dumps(tools_call_body(era, args.text), separators=(",", ":"))
     script_args = [f"body={body}"]
     script_args += [f"expect={fragment}" for fragment in expected_fragments(args.text)]
-    script_args += [f"header={name}: {value}" for name, value in request_headers(era).items()]
+    headers = request_headers(era) | server.credential
+    script_args += [f"header={name}: {value}" for name, value in headers.items()]
     if era == "legacy":
         script_args += [f"session={session}" for session in server.sessions]
     return [
@@ -419,7 +458,7 @@ def profile(servers: dict[str, Server], args: argparse.Namespace) -> None:
     args.profile.mkdir(parents=True, exist_ok=True)
     outputs = []
     for era in args.eras:
-        for name in SERVERS:
+        for name in args.servers:
             server = servers[name]
             output = args.profile / f"{name}-{era}.txt"
             command = [py_spy, "record", "--pid", str(server.process.pid), "--rate", "200", "--nonblocking"]
@@ -473,12 +512,12 @@ def gc_line(server: Server) -> str:
 # --- the run -----------------------------------------------------------------------------------------
 
 
-def schedule(eras: list[str], rounds: int) -> list[tuple[int, str, str]]:
-    """(round, era, server) in an ABBA order: each server goes first equally often, so drift cancels."""
+def schedule(eras: list[str], rounds: int, servers: list[str]) -> list[tuple[int, str, str]]:
+    """(round, era, server) in an ABBA order: the order flips every case, so drift cancels."""
     cases = []
     for round_ in range(rounds):
         for index, era in enumerate(eras):
-            order = SERVERS if (round_ + index) % 2 == 0 else tuple(reversed(SERVERS))
+            order = servers if (round_ + index) % 2 == 0 else list(reversed(servers))
             cases += [(round_ + 1, era, server) for server in order]
     return cases
 
@@ -536,7 +575,7 @@ def _percent(value: float | None) -> str:
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     header = (
-        f"{'era':<18} {'server':<8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'mean ms':>7} "
+        f"{'era':<18} {'server':<11} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'mean ms':>7} "
         f"{'CPU us/req':>10} {'server':>7} {'wrk':>5} {'others':>6} {'failed':>6}  req/s per round"
     )
     print(header)
@@ -545,7 +584,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         per_request = row["server_cpu_us_per_request"]
         rounds = ", ".join(f"{value:.0f}" for value in row["rps_per_round"])
         print(
-            f"{ERA_LABELS[row['era']]:<18} {row['server']:<8} {row['rps']:>8.1f} {row['p50_ms']:>7.2f} "
+            f"{ERA_LABELS[row['era']]:<18} {row['server']:<11} {row['rps']:>8.1f} {row['p50_ms']:>7.2f} "
             f"{row['p99_ms']:>7.2f} {row['mean_ms']:>7.2f} "
             f"{'n/a' if per_request is None else f'{per_request:.0f}':>10} {_percent(row['server_cpu']):>7} "
             f"{_percent(row['wrk_cpu']):>5} {_percent(row['other_cpu']):>6} {row['failures']:>6}  {rounds}"
@@ -560,6 +599,7 @@ def summary_line(rows: list[dict[str, Any]], eras: list[str], failures: int) -> 
     by_key = {(row["server"], row["era"]): row for row in rows}
     throughput = []
     latency = []
+    auth = []
     for era in eras:
         gateway, bare = by_key[("gateway", era)], by_key[("bare", era)]
         ratio = gateway["rps"] / bare["rps"] * 100 if bare["rps"] else 0.0
@@ -568,8 +608,22 @@ def summary_line(rows: list[dict[str, Any]], eras: list[str], failures: int) -> 
             f"{label} gateway {gateway['rps']:.0f} rps vs bare {bare['rps']:.0f} rps ({ratio:.0f}%)"
         )
         latency.append(f"{label} {gateway['p99_ms']:.1f}/{bare['p99_ms']:.1f}")
+        keyed = by_key.get((KEYED, era))
+        if keyed is not None:
+            auth.append(f"{label} {auth_cost(keyed, gateway)}")
     validity = "valid, 0 failed requests" if not failures else f"INVALID: {failures} failed requests"
-    return f"summary: {', '.join(throughput)}; p99 ms gateway/bare: {', '.join(latency)}; {validity}"
+    cost = f"; auth cost ({KEYED} vs gateway): {', '.join(auth)}" if auth else ""
+    return f"summary: {', '.join(throughput)}; p99 ms gateway/bare: {', '.join(latency)}{cost}; {validity}"
+
+
+def auth_cost(keyed: dict[str, Any], gateway: dict[str, Any]) -> str:
+    """Throughput lost to authentication + RBAC, and the server CPU it adds per request."""
+    lost = (1 - keyed["rps"] / gateway["rps"]) * 100 if gateway["rps"] else 0.0
+    text = f"{keyed['rps']:.0f} vs {gateway['rps']:.0f} rps ({lost:.1f}% lost)"
+    per_request = keyed["server_cpu_us_per_request"], gateway["server_cpu_us_per_request"]
+    if None not in per_request:
+        text += f", {per_request[0] - per_request[1]:+.0f} us CPU/req"
+    return text
 
 
 def environment_line(args: argparse.Namespace) -> str:
@@ -635,6 +689,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="in both servers, gc.collect() + gc.freeze() after start-up (to see what GC costs)",
     )
+    parser.add_argument(
+        "--auth",
+        action="store_true",
+        help=f"also run the gateway with local mode off, every request carrying an API key ({KEYED}): "
+        "the summary then gives the cost of authentication and RBAC per request",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (server logs, database)")
     args = parser.parse_args(argv)
     args.eras = [era.strip() for era in args.eras.split(",") if era.strip()]
@@ -642,6 +702,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--eras takes a comma-separated subset of {', '.join(ERAS)}")
     if args.sessions is None:
         args.sessions = args.connections
+    args.servers = ["bare", "gateway", *([KEYED] if args.auth else [])]
     for name in ("duration", "connections", "threads", "sessions", "rounds"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name} must be positive")
@@ -665,7 +726,7 @@ def main(argv: list[str] | None = None) -> int:
         print(INSTALL_WRK, file=sys.stderr)
         return 2
     args.wrk = wrk
-    cases = schedule(args.eras, args.rounds)
+    cases = schedule(args.eras, args.rounds, args.servers)
     print(f"environment: {environment_line(args)}")
     print(
         f"load: wrk {args.threads} thread(s), {args.connections} connections, {args.duration:g}s per case, "
@@ -682,7 +743,7 @@ def main(argv: list[str] | None = None) -> int:
             prepare(servers, args.eras, args)
             if args.warmup > 0:
                 for era in args.eras:
-                    for name in SERVERS:
+                    for name in args.servers:
                         warm = run_wrk(servers[name], era, args.warmup, 0, args)
                         if warm.failures:
                             raise BenchmarkError(
@@ -695,7 +756,7 @@ def main(argv: list[str] | None = None) -> int:
                 others = _share([measurement.other_cpu_s], measurement.elapsed_s)
                 note = f"  FAILED {measurement.failures}: {measurement.errors} {measurement.bad_sample}"
                 print(
-                    f"[{index}/{len(cases)}] round {round_} {ERA_LABELS[era]:<18} {name:<8} "
+                    f"[{index}/{len(cases)}] round {round_} {ERA_LABELS[era]:<18} {name:<11} "
                     f"{measurement.rps:8.1f} req/s  p50 {measurement.p50_ms:6.2f} ms  "
                     f"p99 {measurement.p99_ms:6.2f} ms  others {_percent(others)}"
                     + (note if measurement.failures else ""),
@@ -716,7 +777,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    rows = [aggregate(measurements, server, era) for era in args.eras for server in SERVERS]
+    rows = [aggregate(measurements, server, era) for era in args.eras for server in args.servers]
     failures = sum(row["failures"] for row in rows)
     print()
     print_table(rows)
