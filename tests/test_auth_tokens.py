@@ -167,6 +167,44 @@ async def test_a_symmetric_algorithm_never_verifies_with_a_public_key(issuer: Te
         await verifier.verify(issuer.hmac_with_public_key())
 
 
+@pytest.mark.anyio
+async def test_a_remembered_token_still_has_its_claims_checked_every_time(issuer: TestIssuer) -> None:
+    settings = AuthSettings(issuers=[issuer.url], resource=AUDIENCE, leeway_seconds=0)
+    verifier = JwtVerifier(settings, [AUDIENCE])
+    token = issuer.token(exp=int(time.time()) + 2)
+    for _ in range(3):
+        assert (await verifier.verify(token))["sub"] == "user_alice"
+    time.sleep(2.1)
+    with pytest.raises(InvalidCredential, match="token expired"):
+        await verifier.verify(token)
+    other_audience = JwtVerifier(settings, ["https://elsewhere.test/mcp"])  # its own memory, its own checks
+    with pytest.raises(InvalidCredential, match="token audience is not this resource"):
+        await other_audience.verify(issuer.token())
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("cache_seconds", [300.0, 0.0])
+async def test_a_token_whose_key_the_issuer_withdrew_is_refused_once_keys_are_refreshed(
+    issuer: TestIssuer, cache_seconds: float
+) -> None:
+    settings = AuthSettings(
+        issuers=[issuer.url],
+        resource=AUDIENCE,
+        jwks_cache_seconds=1.0,
+        jwks_refresh_min_interval=0.0,
+        token_cache_seconds=cache_seconds,
+    )
+    verifier = JwtVerifier(settings, [AUDIENCE])
+    token = issuer.token(key="rsa")
+    assert (await verifier.verify(token))["sub"] == "user_alice"
+    assert (await verifier.verify(token))["sub"] == "user_alice"
+    issuer.published.remove("rsa")  # the issuer stops vouching for that key
+    time.sleep(1.1)  # our copy of its keys goes stale
+    with pytest.raises(InvalidCredential, match="token signing key unknown"):
+        await verifier.verify(token)
+    assert (await verifier.verify(issuer.token(key="ec")))["sub"] == "user_alice"
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

@@ -205,6 +205,12 @@ class AuthSettings(_Section):
     jwks_refresh_min_interval: float = Field(
         60.0, ge=0, description="Fewest seconds between two fetches of an issuer's keys."
     )
+    token_cache_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="How long a token whose signature was verified is not verified again (claims still are); "
+        "0 = verify every time.",
+    )
     http_timeout: float = Field(5.0, gt=0, description="Seconds to wait for an issuer's metadata or keys.")
     claim_subject: str = Field("sub", min_length=1, description="Claim naming the user.")
     claim_organization: str = Field(

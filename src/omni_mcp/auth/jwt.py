@@ -10,10 +10,16 @@ whose type or declared algorithm does not fit the token's (so a public key is ne
 secret), keys named in the token header (`jku`, `jwk`, `x5u` are ignored), critical header extensions,
 an issuer not configured, an audience that is not ours (RFC 8707), and tokens expired, not yet valid
 or issued in the future (with `auth.leeway_seconds` of clock skew).
+
+A client sends the same token with every request until it expires, so a token whose signature checked
+out is remembered (by its SHA-256) for `auth.token_cache_seconds`: a later request skips the signature
+math, which is most of the cost, if the issuer still serves the very key that verified it. Its claims
+(expiry and all) are checked again on every request.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -23,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 import httpx
+from cachetools import TTLCache
 from joserfc import jws
 from joserfc.errors import (
     ClaimError,
@@ -42,6 +49,7 @@ MAX_DOCUMENT_BYTES = 1024 * 1024
 OIDC_DISCOVERY = "/.well-known/openid-configuration"
 OAUTH_DISCOVERY = "/.well-known/oauth-authorization-server"
 Claims = dict[str, Any]
+MAX_CACHED_TOKENS = 10_000
 
 
 def looks_like_jwt(value: str) -> bool:
@@ -183,6 +191,16 @@ def _pick(keys: list[Key], kid: str | None) -> Key | None:
     return next((key for key in keys if key.kid == kid), None)
 
 
+@dataclass(frozen=True)
+class _Verified:
+    """A token whose signature `key` verified: its claims, and where the key came from."""
+
+    claims: Claims
+    issuer: IssuerKeys
+    kid: str | None
+    key: Key
+
+
 class JwtVerifier:
     """Verify a bearer JWT against the configured issuers; returns its claims or raises InvalidCredential."""
 
@@ -207,10 +225,20 @@ class JwtVerifier:
             for issuer in settings.issuers
         }
         self._registry = jws.JWSRegistry(algorithms=self.algorithms, strict_check_header=False)
+        self._verified: TTLCache[bytes, _Verified] | None = (
+            TTLCache(maxsize=MAX_CACHED_TOKENS, ttl=settings.token_cache_seconds, timer=clock)
+            if settings.token_cache_seconds > 0
+            else None
+        )
 
     async def verify(self, token: str) -> Claims:
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidCredential("malformed token")
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        known = self._verified.get(digest) if self._verified is not None else None
+        if known is not None and await known.issuer.key_for(known.kid) is known.key:
+            self._check_claims(known.claims, known.issuer.issuer)
+            return dict(known.claims)
         try:
             parsed = jws.extract_compact(token.encode("ascii"), registry=self._registry)
             header = parsed.headers()
@@ -242,6 +270,8 @@ class JwtVerifier:
         except JoseError:  # the key does not fit the algorithm (type, curve, declared alg or use)
             raise InvalidCredential("token signature invalid") from None
         self._check_claims(unverified, keys.issuer)
+        if self._verified is not None:
+            self._verified[digest] = _Verified(dict(unverified), keys, kid, key)
         return unverified
 
     def _check_claims(self, claims: Claims, issuer: str) -> None:
