@@ -16,6 +16,8 @@ from omni_mcp.context import Actor
 from omni_mcp.gateway.visibility import PERMISSION_DENIED
 from omni_mcp.ratelimit.limiter import RATE_LIMITED
 
+Args = Mapping[str, Any] | None
+
 
 class Outcome:
     def __init__(self) -> None:
@@ -31,7 +33,7 @@ class CallAudit:
 
     @contextlib.asynccontextmanager
     async def call(
-        self, kind: str, name: str, actor: Actor, org: OrgConfig, arguments: Mapping[str, Any] | None
+        self, kind: str, name: str, actor: Actor, org: OrgConfig, arguments: Args
     ) -> AsyncIterator[Outcome]:
         outcome = Outcome()
         started = time.perf_counter()
@@ -50,13 +52,7 @@ class CallAudit:
             self._record(kind, name, actor, org, arguments, outcome.value, time.perf_counter() - started)
 
     def refused(
-        self,
-        kind: str,
-        name: str,
-        actor: Actor,
-        org: OrgConfig,
-        arguments: Mapping[str, Any] | None,
-        error: MCPError,
+        self, kind: str, name: str, actor: Actor, org: OrgConfig, arguments: Args, error: MCPError
     ) -> None:
         """A call refused before it reached its handler (by the HTTP permission gate)."""
         self._record(kind, name, actor, org, arguments, outcome_of(error), 0.0)
@@ -67,7 +63,7 @@ class CallAudit:
         name: str,
         actor: Actor,
         org: OrgConfig,
-        arguments: Mapping[str, Any] | None,
+        arguments: Args,
         outcome: str,
         seconds: float,
     ) -> None:
