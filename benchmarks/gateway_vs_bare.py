@@ -47,10 +47,12 @@ MODERN_VERSION = "2026-07-28"
 ERAS = {"legacy": LEGACY_VERSION, "modern": MODERN_VERSION}
 ERA_LABELS = {"legacy": f"legacy {LEGACY_VERSION}", "modern": MODERN_VERSION}
 KEYED = "gateway+key"  # the gateway with local mode off: every request carries an API key
+TWIN = "gateway-2"  # a second, identical gateway: how far two equal servers differ is the noise floor
 FACTORIES = {
     "bare": "bare_server:create_app",
     "gateway": "bench_plugin:create_app",
     KEYED: "bench_plugin:create_app",
+    TWIN: "bench_plugin:create_app",
 }
 # What the keyed gateway adds: no credential-free local mode, so API-key authentication runs per request.
 KEYED_SETTINGS = {"auth": {"local_mode": False}}
@@ -599,7 +601,8 @@ def summary_line(rows: list[dict[str, Any]], eras: list[str], failures: int) -> 
     by_key = {(row["server"], row["era"]): row for row in rows}
     throughput = []
     latency = []
-    auth = []
+    auth: list[str] = []
+    noise: list[str] = []
     for era in eras:
         gateway, bare = by_key[("gateway", era)], by_key[("bare", era)]
         ratio = gateway["rps"] / bare["rps"] * 100 if bare["rps"] else 0.0
@@ -610,17 +613,21 @@ def summary_line(rows: list[dict[str, Any]], eras: list[str], failures: int) -> 
         latency.append(f"{label} {gateway['p99_ms']:.1f}/{bare['p99_ms']:.1f}")
         keyed = by_key.get((KEYED, era))
         if keyed is not None:
-            auth.append(f"{label} {auth_cost(keyed, gateway)}")
+            auth.append(f"{label} {versus(keyed, gateway)}")
+        twin = by_key.get((TWIN, era))
+        if twin is not None:
+            noise.append(f"{label} {versus(twin, gateway)}")
     validity = "valid, 0 failed requests" if not failures else f"INVALID: {failures} failed requests"
     cost = f"; auth cost ({KEYED} vs gateway): {', '.join(auth)}" if auth else ""
+    cost += f"; noise floor ({TWIN} vs gateway): {', '.join(noise)}" if noise else ""
     return f"summary: {', '.join(throughput)}; p99 ms gateway/bare: {', '.join(latency)}{cost}; {validity}"
 
 
-def auth_cost(keyed: dict[str, Any], gateway: dict[str, Any]) -> str:
-    """Throughput lost to authentication + RBAC, and the server CPU it adds per request."""
-    lost = (1 - keyed["rps"] / gateway["rps"]) * 100 if gateway["rps"] else 0.0
-    text = f"{keyed['rps']:.0f} vs {gateway['rps']:.0f} rps ({lost:.1f}% lost)"
-    per_request = keyed["server_cpu_us_per_request"], gateway["server_cpu_us_per_request"]
+def versus(other: dict[str, Any], gateway: dict[str, Any]) -> str:
+    """Throughput lost by `other` against the gateway, and the server CPU it adds per request."""
+    lost = (1 - other["rps"] / gateway["rps"]) * 100 if gateway["rps"] else 0.0
+    text = f"{other['rps']:.0f} vs {gateway['rps']:.0f} rps ({lost:.1f}% lost)"
+    per_request = other["server_cpu_us_per_request"], gateway["server_cpu_us_per_request"]
     if None not in per_request:
         text += f", {per_request[0] - per_request[1]:+.0f} us CPU/req"
     return text
@@ -695,6 +702,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"also run the gateway with local mode off, every request carrying an API key ({KEYED}): "
         "the summary then gives the cost of authentication and RBAC per request",
     )
+    parser.add_argument(
+        "--twin",
+        action="store_true",
+        help=f"also run a second, identical gateway ({TWIN}): the summary then shows how much two equal "
+        "servers differ here, the noise floor for every other comparison",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (server logs, database)")
     args = parser.parse_args(argv)
     args.eras = [era.strip() for era in args.eras.split(",") if era.strip()]
@@ -702,7 +715,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--eras takes a comma-separated subset of {', '.join(ERAS)}")
     if args.sessions is None:
         args.sessions = args.connections
-    args.servers = ["bare", "gateway", *([KEYED] if args.auth else [])]
+    args.servers = ["bare", "gateway", *([KEYED] if args.auth else []), *([TWIN] if args.twin else [])]
     for name in ("duration", "connections", "threads", "sessions", "rounds"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name} must be positive")
