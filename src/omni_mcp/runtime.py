@@ -30,6 +30,7 @@ from omni_mcp.ratelimit.buckets import Limit
 from omni_mcp.ratelimit.limiter import Limits, RateLimiter
 from omni_mcp.security.secrets import SecretBox
 from omni_mcp.settings import Settings
+from omni_mcp.tenancy.plugin_settings import check_operator_settings
 from omni_mcp.tenancy.service import KnownServer, TenancyService
 
 HEALTH_CHECK_TIMEOUT = 5.0
@@ -91,8 +92,12 @@ class Runtime:
     async def prepare(self) -> Collected:
         """Collect what plugins contribute (a clash raises) and set up the configuration service."""
         if self._collected is None:
-            self._collected = await collect_capabilities(self.plugins)
-            self.capabilities = self._collected.capabilities
+            collected = await collect_capabilities(self.plugins)
+            check_operator_settings(
+                self.settings.plugins.settings, collected.capabilities.settings_models, self.plugins.info
+            )
+            self._collected = collected
+            self.capabilities = collected.capabilities
         return self._collected
 
     async def start(self) -> None:
@@ -131,6 +136,7 @@ class Runtime:
                 after_commit=self.configuration_committed,
                 servers_enabled_by_default=self.settings.tenancy.servers_enabled_by_default,
                 code_prompts=lambda: set(self.capabilities.prompts),
+                operator_settings=self.settings.plugins.settings,
             )
         return self._tenancy
 
@@ -157,6 +163,7 @@ class Runtime:
             self.capabilities,
             self.secrets,
             enabled_by_default=self.settings.tenancy.servers_enabled_by_default,
+            operator_settings=self.settings.plugins.settings,
         )
 
     def sync_defaults(self) -> None:

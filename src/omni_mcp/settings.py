@@ -148,6 +148,11 @@ class AuditSettings(_Section):
 class PluginSettings(_Section):
     allow: list[str] | None = Field(None, description="Only load these entry-point plugins (None = all).")
     block: list[str] = Field(default_factory=list, description="Never load these entry-point plugins.")
+    settings: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Operator values of plugins' settings, by plugin: they apply to every organization, "
+        "which cannot change them (and the only way to set a field a plugin marks operator_only).",
+    )
 
 
 # Signature algorithms a token may use: asymmetric only, so no key of ours can be abused as an HMAC secret.

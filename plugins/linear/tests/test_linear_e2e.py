@@ -109,8 +109,9 @@ def gateways(fake_linear_server: FakeLinear, tmp_path_factory: pytest.TempPathFa
             # This module sends hundreds of MCP requests in seconds; the gateway's own per-caller rate
             # limit is not what it tests (Linear's rate limiting is, through the fake).
             OMNI_MCP_RATE_LIMIT__ENABLED="false",
+            # The operator points the plugin at the fake for every organization (no org may change it).
+            OMNI_MCP_PLUGINS__SETTINGS=json.dumps({"linear": {"base_url": fake_linear_server.url}}),
         )
-        url = f"base_url={fake_linear_server.url}"
         output = omni(env, "org", "create", "acme")  # "default" exists from the first command on
         output += omni(
             env,
@@ -119,11 +120,10 @@ def gateways(fake_linear_server: FakeLinear, tmp_path_factory: pytest.TempPathFa
             "default",
             "linear",
             f"api_key={ALICE_KEY}",
-            url,
             "default_team=ENG",
             *RETRIES,
         )
-        output += omni(env, "service", "set", "acme", "linear", f"api_key={BOB_KEY}", url, *RETRIES)
+        output += omni(env, "service", "set", "acme", "linear", f"api_key={BOB_KEY}", *RETRIES)
         logs = [folder / "default.log", folder / "acme.log"]
         default_url, default_process = start(env, logs[0])
         try:

@@ -1,5 +1,6 @@
 """The plugin inside a real in-process gateway: discovery through the entry point, what an organization
-without a key is told, OAuth tokens, and prompts/templates that organizations can override."""
+without a key is told, OAuth tokens, the operator's base_url, and prompts/templates that organizations
+can override."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from typing import Any
 import mcp
 import mcp.types as types
 import pytest
-from fake_linear import ALICE_OAUTH, FakeLinear
+from fake_linear import ALICE_KEY, ALICE_OAUTH, FakeLinear
 from mcp.shared.exceptions import MCPError
 from omni_mcp_linear import plugin
 
-from omni_mcp.testing import RunningGateway
+from omni_mcp.tenancy.service import ConfigError
+from omni_mcp.testing import RunningGateway, make_test_settings
 
 pytestmark = pytest.mark.anyio
 MODERN = "2026-07-28"
@@ -53,6 +55,12 @@ async def test_an_organization_without_a_key_is_told_what_to_set(gateway: Runnin
     assert "omni-mcp service set default linear api_key=<Linear personal API key>" in text_of(result)
 
 
+async def test_an_organization_cannot_point_the_plugin_at_another_host(gateway: RunningGateway) -> None:
+    with pytest.raises(ConfigError, match="setting 'base_url' of linear is the operator's"):
+        configure(gateway, "default", {"api_key": ALICE_KEY, "base_url": "https://attacker.example/graphql"})
+    configure(gateway, "default", {"api_key": ALICE_KEY})  # what is the organization's own still is
+
+
 async def test_default_team_alone_is_not_a_key(gateway: RunningGateway) -> None:
     configure(gateway, "default", {"default_team": "ENG"})
     async with mcp.Client(gateway.mcp_url, mode=MODERN) as client:
@@ -60,8 +68,14 @@ async def test_default_team_alone_is_not_a_key(gateway: RunningGateway) -> None:
     assert result.is_error and "no API key is set" in text_of(result)
 
 
-async def test_oauth_token_is_sent_as_bearer(gateway: RunningGateway, fake_linear: FakeLinear) -> None:
-    configure(gateway, "default", {"oauth_token": ALICE_OAUTH, "base_url": fake_linear.url})
+async def test_oauth_token_is_sent_as_bearer(
+    serve_gateway: Callable[..., RunningGateway], omni_database_url: str, fake_linear: FakeLinear
+) -> None:
+    operator = {"settings": {"linear": {"base_url": fake_linear.url}}}
+    gateway = serve_gateway(
+        plugins=[("linear", plugin)], settings=make_test_settings(omni_database_url, plugins=operator)
+    )
+    configure(gateway, "default", {"oauth_token": ALICE_OAUTH})
     async with mcp.Client(gateway.mcp_url, mode=MODERN) as client:
         result = await client.call_tool("linear_get_viewer", {})
     assert not result.is_error, text_of(result)

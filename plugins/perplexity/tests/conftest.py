@@ -41,7 +41,10 @@ def fake(fake_server: FakePerplexity) -> FakePerplexity:
 def gateway(fake_server: FakePerplexity) -> Iterator[RunningGateway]:
     """One real server per test module, with the plugin and a short gateway tool_timeout."""
     plugins = [("perplexity", perplexity_plugin)]
-    with fresh_database_url() as url, serve_in_thread(gateway_settings(url), plugins) as running:
+    with (
+        fresh_database_url() as url,
+        serve_in_thread(gateway_settings(url, base_url=fake_server.url), plugins) as running,
+    ):
         yield running
 
 
@@ -53,5 +56,5 @@ def configure(gateway: RunningGateway, fake: FakePerplexity) -> Callable[..., No
         tenancy = gateway.app.state.runtime.tenancy
         tenancy.set_service_settings(organization, "perplexity", values, actor="test")
 
-    change(**standard_settings(fake))
+    change(**standard_settings())
     return change

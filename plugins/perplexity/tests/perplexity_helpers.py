@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import mcp.types as types
-from fake_perplexity import VALID_KEY, FakePerplexity
+from fake_perplexity import VALID_KEY
 
 from omni_mcp import Settings
 from omni_mcp.testing import make_test_settings
@@ -14,17 +14,19 @@ ERAS = ["legacy", "2026-07-28"]
 GATEWAY_TOOL_TIMEOUT = 3.0
 
 
-def gateway_settings(database_url: str, **sections: dict[str, Any]) -> Settings:
-    """Test settings with a short tool_timeout (make_test_settings already leaves rate limits off)."""
+def gateway_settings(database_url: str, *, base_url: str, **sections: dict[str, Any]) -> Settings:
+    """Test settings with a short tool_timeout (make_test_settings already leaves rate limits off), the
+    plugin pointed at `base_url` by the operator (organizations cannot change it)."""
     sections.setdefault("gateway", {"tool_timeout": GATEWAY_TOOL_TIMEOUT})
+    sections.setdefault("plugins", {})["settings"] = {"perplexity": {"base_url": base_url}}
     return make_test_settings(database_url, **sections)
 
 
-def standard_settings(fake: FakePerplexity) -> dict[str, Any]:
-    """Every setting, so each test starts from the same state whatever the previous one changed."""
+def standard_settings() -> dict[str, Any]:
+    """Every setting an organization has, so each test starts from the same state whatever the previous
+    one changed (base_url is the operator's: see gateway_settings)."""
     return {
         "api_key": VALID_KEY,
-        "base_url": fake.url,
         "default_model": "sonar-pro",
         "timeout": 2.0,
         "research_timeout": 30.0,

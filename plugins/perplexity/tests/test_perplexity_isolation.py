@@ -31,7 +31,7 @@ def two_organizations(fake_server: FakePerplexity) -> Iterator[tuple[RunningGate
     with fresh_database_url() as url:
 
         def settings_for(org: str) -> Settings:
-            return gateway_settings(url, tenancy={"default_organization": org})
+            return gateway_settings(url, base_url=fake_server.url, tenancy={"default_organization": org})
 
         with (
             serve_in_thread(settings_for("acme"), plugins) as acme,
@@ -54,10 +54,10 @@ async def test_search_history_and_settings_are_per_organization(
     fake.keys.add(GLOBEX_KEY)
     # Each through its own server, so each server's configuration cache is refreshed at once.
     acme.app.state.runtime.tenancy.set_service_settings(
-        "acme", "perplexity", standard_settings(fake), actor="test"
+        "acme", "perplexity", standard_settings(), actor="test"
     )
     globex.app.state.runtime.tenancy.set_service_settings(
-        "globex", "perplexity", {**standard_settings(fake), "api_key": GLOBEX_KEY}, actor="test"
+        "globex", "perplexity", {**standard_settings(), "api_key": GLOBEX_KEY}, actor="test"
     )
 
     async with (

@@ -52,6 +52,8 @@ def served(fake_server: FakePerplexity, tmp_path_factory: pytest.TempPathFactory
             OMNI_MCP_GATEWAY__TOOL_TIMEOUT="20",
         )
         env["OMNI_MCP_RATE_LIMIT__ENABLED"] = "false"  # not what these tests are about
+        # The operator points the plugin at the fake for every organization (no org may change it).
+        env["OMNI_MCP_PLUGINS__SETTINGS"] = json.dumps({"perplexity": {"base_url": fake_server.url}})
         configured = omni(
             env,
             "service",
@@ -59,7 +61,6 @@ def served(fake_server: FakePerplexity, tmp_path_factory: pytest.TempPathFactory
             "default",
             "perplexity",
             f"api_key={VALID_KEY}",
-            f"base_url={fake_server.url}",
             "default_model=sonar",
             "timeout=1",
             "research_timeout=15",

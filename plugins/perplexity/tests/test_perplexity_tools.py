@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import anyio
@@ -13,9 +14,11 @@ import mcp.types as types
 import pytest
 from fake_perplexity import VALID_KEY, Behaviour, FakePerplexity, slug
 from mcp.shared.exceptions import MCPError
-from perplexity_helpers import GATEWAY_TOOL_TIMEOUT, text_of, user
+from omni_mcp_perplexity import plugin as perplexity_plugin
+from perplexity_helpers import GATEWAY_TOOL_TIMEOUT, gateway_settings, standard_settings, text_of, user
 
-from omni_mcp.testing import RunningGateway, free_port
+from omni_mcp.tenancy.service import ConfigError
+from omni_mcp.testing import RunningGateway, free_port, fresh_database_url, serve_in_thread
 
 pytestmark = pytest.mark.anyio
 
@@ -475,30 +478,51 @@ async def test_a_stream_cut_short_is_an_error_not_a_partial_answer(
     )
 
 
-async def test_an_unreachable_base_url_names_the_setting(
-    gateway: RunningGateway, era: str, fake: FakePerplexity, configure: Configure
-) -> None:
-    configure(base_url=f"http://127.0.0.1:{free_port()}", max_retries=1)
-    result = await call(gateway, era, "perplexity_ask", {"messages": user("anyone?")})
+@contextlib.contextmanager
+def gateway_pointed_at(base_url: str) -> Iterator[RunningGateway]:
+    """A gateway whose operator set the plugin's base_url, with the default organization configured."""
+    with (
+        fresh_database_url() as url,
+        serve_in_thread(
+            gateway_settings(url, base_url=base_url), [("perplexity", perplexity_plugin)]
+        ) as running,
+    ):
+        running.configure(
+            lambda t: t.set_service_settings(
+                "default", "perplexity", {**standard_settings(), "max_retries": 1}, actor="test"
+            )
+        )
+        yield running
+
+
+OPERATOR_HINT = "The gateway's operator sets it: [plugins.settings.perplexity] base_url in its config."
+
+
+async def test_an_unreachable_base_url_names_the_setting(era: str) -> None:
+    with gateway_pointed_at(f"http://127.0.0.1:{free_port()}") as gateway:
+        result = await call(gateway, era, "perplexity_ask", {"messages": user("anyone?")})
     assert result.is_error
     text = text_of(result)
     assert text.startswith("Cannot connect to Perplexity at http://127.0.0.1:")
-    assert text.endswith(
-        "Check the 'base_url' setting and the network. "
-        "To change it: omni-mcp service set default perplexity base_url=..."
-    )
+    assert text.endswith(f"Check the 'base_url' setting and the network. {OPERATOR_HINT}")
 
 
-async def test_a_wrong_base_url_path_names_the_setting(
-    gateway: RunningGateway, era: str, fake: FakePerplexity, configure: Configure
-) -> None:
-    configure(base_url=fake.url + "/v9")
-    result = await call(gateway, era, "perplexity_search", {"query": "x"})
+async def test_a_wrong_base_url_path_names_the_setting(era: str, fake: FakePerplexity) -> None:
+    with gateway_pointed_at(fake.url + "/v9") as gateway:
+        result = await call(gateway, era, "perplexity_search", {"query": "x"})
     assert result.is_error
     assert text_of(result) == (
         f"There is no Perplexity endpoint /search at {fake.url}/v9 (HTTP 404 Not Found). "
-        "Check the 'base_url' setting. To change it: omni-mcp service set default perplexity base_url=..."
+        f"Check the 'base_url' setting. {OPERATOR_HINT}"
     )
+
+
+async def test_an_organization_cannot_point_the_plugin_at_another_host(
+    gateway: RunningGateway, configure: Configure
+) -> None:
+    with pytest.raises(ConfigError, match="setting 'base_url' of perplexity is the operator's"):
+        configure(base_url="https://attacker.example")
+    configure(default_model="sonar")  # the organization's own settings still are its own
 
 
 async def test_results_are_kept_in_the_search_history_resources(

@@ -6,6 +6,7 @@ Built from the database in one pass (a handful of queries) and then served from 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,7 +67,12 @@ class Listings:
 
 
 def load_org_config(
-    engine: Engine, slug: str, capabilities: CapabilityMap, box: SecretBox, enabled_by_default: bool
+    engine: Engine,
+    slug: str,
+    capabilities: CapabilityMap,
+    box: SecretBox,
+    enabled_by_default: bool,
+    operator_settings: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> OrgConfig:
     with Session(engine) as session:
         org = session.exec(select(Organization).where(Organization.slug == slug)).first()
@@ -131,7 +137,7 @@ def load_org_config(
         if owned.plugin in enabled
     }
 
-    settings, errors = _settings(services, capabilities, enabled, box)
+    settings, errors = _settings(services, capabilities, enabled, box, operator_settings or {})
     listings = Listings(
         tools=[
             tool
@@ -160,6 +166,7 @@ def _settings(
     capabilities: CapabilityMap,
     enabled: frozenset[str],
     box: SecretBox,
+    operator_settings: Mapping[str, Mapping[str, Any]],
 ) -> tuple[dict[str, BaseModel], dict[str, str]]:
     settings: dict[str, BaseModel] = {}
     errors: dict[str, str] = {}
@@ -168,9 +175,9 @@ def _settings(
             continue
         stored = services[plugin].settings if plugin in services else {}
         try:
-            settings[plugin] = plugin_settings.validate_settings(
-                model, plugin_settings.decode_plain(stored, box), plugin
-            )
+            own = plugin_settings.decode_plain(stored, box)
+            values = plugin_settings.with_operator_values(model, own, operator_settings.get(plugin, {}))
+            settings[plugin] = plugin_settings.validate_settings(model, values, plugin)
         except (plugin_settings.SettingsValidationError, SecretDecryptionError) as error:
             errors[plugin] = str(error)  # e.g. a required API key not set yet: the plugin reports it on use
             if isinstance(error, SecretDecryptionError):

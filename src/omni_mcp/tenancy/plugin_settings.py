@@ -2,16 +2,24 @@
 
 Stored as JSON: plain fields as they are, secret fields (SecretStr/SecretBytes, or a field marked
 `json_schema_extra={"secret": True}`) as {"$encrypted": <Fernet token>}.
+
+The operator may set fields for every organization (`[plugins.settings.<plugin>]`); organizations cannot
+change those. A field marked `json_schema_extra={"operator_only": True}` (e.g. the upstream URL a plugin
+sends an organization's credentials to) is never an organization's to set: only the operator's value,
+or the field's default, applies.
 """
 
 from __future__ import annotations
 
 import json
 import typing
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from loguru import logger
 from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
 
+from omni_mcp.errors import StartupError
 from omni_mcp.security.secrets import SecretBox
 
 ENCRYPTED = "$encrypted"
@@ -29,6 +37,59 @@ def secret_fields(model: type[BaseModel]) -> frozenset[str]:
         if extra.get("secret") is True or _is_secret_type(field.annotation):
             names.add(name)
     return frozenset(names)
+
+
+def operator_only_fields(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(
+        name
+        for name, field in model.model_fields.items()
+        if isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("operator_only") is True
+    )
+
+
+def fixed_fields(model: type[BaseModel], operator: Mapping[str, Any]) -> frozenset[str]:
+    """The fields an organization may not set: operator-only ones, and those the operator has set."""
+    return operator_only_fields(model) | frozenset(operator)
+
+
+def with_operator_values(
+    model: type[BaseModel], own: Mapping[str, Any], operator: Mapping[str, Any]
+) -> dict[str, Any]:
+    """An organization's values, less what it may not set, plus the operator's."""
+    fixed = fixed_fields(model, operator)
+    return {key: value for key, value in own.items() if key not in fixed} | dict(operator)
+
+
+class OperatorSettingsInvalid(StartupError):
+    """`[plugins.settings]` names a field a plugin does not have, or a value that does not fit it."""
+
+
+def check_operator_settings(
+    operator: Mapping[str, Mapping[str, Any]], models: Mapping[str, type[BaseModel]], loaded: Iterable[str]
+) -> None:
+    """Refuse to start on operator settings that cannot apply; a plugin not loaded is only logged."""
+    problems = []
+    for plugin, values in operator.items():
+        model = models.get(plugin)
+        if model is None:
+            if plugin in set(loaded):
+                problems.append(f"plugin {plugin} has no settings")
+            else:
+                logger.warning("[plugins.settings.{}]: no such plugin is loaded; ignored", plugin)
+            continue
+        fields = model.model_fields
+        for name in sorted(set(values) - set(fields)):
+            problems.append(f"{plugin} has no setting {name!r} (its settings: {', '.join(fields)})")
+        try:
+            model.model_validate({name: value for name, value in values.items() if name in fields})
+        except ValidationError as error:  # only the operator's own fields: the rest are each organization's
+            problems += [
+                f"{plugin}.{'.'.join(str(p) for p in item['loc'])}: {item['msg']}"
+                for item in error.errors()
+                if item["loc"] and item["loc"][0] in values
+            ]
+    if problems:
+        raise OperatorSettingsInvalid("invalid [plugins.settings]: " + "; ".join(problems))
 
 
 def _is_secret_type(annotation: Any) -> bool:

@@ -52,11 +52,14 @@ class TenancyService:
         after_commit: Callable[[str], None] | None = None,
         servers_enabled_by_default: bool = True,
         code_prompts: Callable[[], set[str]] = set,
+        operator_settings: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         """`announce` runs inside each change's transaction, `after_commit` once it committed.
 
-        `code_prompts` names the prompts plugins render in code (they are not in the default table).
+        `code_prompts` names the prompts plugins render in code (they are not in the default table);
+        `operator_settings` are the operator's plugin settings, which organizations cannot change.
         """
+        self._operator_settings = operator_settings or {}
         self.engine = engine
         self._code_prompts = code_prompts
         self._default_enabled = servers_enabled_by_default
@@ -198,22 +201,31 @@ class TenancyService:
         known = self._known(server)
         if known.settings_model is None:
             raise ConfigError(f"server {server!r} has no settings")
-        unknown = sorted(set(updates) - set(known.settings_model.model_fields))
+        model = known.settings_model
+        unknown = sorted(set(updates) - set(model.model_fields))
         if unknown:
-            fields = ", ".join(known.settings_model.model_fields)
+            fields = ", ".join(model.model_fields)
             raise ConfigError(f"unknown setting {unknown[0]!r} for {server}; its settings are: {fields}")
+        operator = self._operator_settings.get(server, {})
+        fixed = plugin_settings.fixed_fields(model, operator)
+        refused = sorted(set(updates) & fixed)
+        if refused:
+            raise ConfigError(
+                f"setting {refused[0]!r} of {server} is the operator's, the same for every organization "
+                f"(set it under [plugins.settings.{server}] in the configuration file)"
+            )
         org_id = self._org_id(slug)
         with org_session(self.engine, org_id) as session:
             row = self._service_row(session, org_id, server)
             current = plugin_settings.decode_plain(row.settings, self.secrets)
+            values = plugin_settings.with_operator_values(model, {**current, **updates}, operator)
             try:
-                validated = plugin_settings.validate_settings(
-                    known.settings_model, {**current, **updates}, server
-                )
+                validated = plugin_settings.validate_settings(model, values, server)
             except plugin_settings.SettingsValidationError as error:
                 raise ConfigError(str(error)) from None
             before = _service_view(row, server)
-            row.settings = plugin_settings.encode(known.settings_model, validated, self.secrets)
+            encoded = plugin_settings.encode(model, validated, self.secrets)
+            row.settings = {name: value for name, value in encoded.items() if name not in fixed}
             row.updated_at = utcnow()
             session.add(row)
             after = _service_view(row, server)

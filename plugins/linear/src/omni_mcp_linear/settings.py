@@ -31,7 +31,9 @@ class LinearSettings(BaseModel):
     base_url: str = Field(
         DEFAULT_BASE_URL,
         description="GraphQL endpoint; https, or http on loopback only (so a key never crosses a network "
-        "in clear text).",
+        "in clear text). The operator's alone ([plugins.settings.linear]): an organization's key is sent "
+        "there, so no organization may point it elsewhere.",
+        json_schema_extra={"operator_only": True},
     )
     timeout_seconds: float = Field(30.0, gt=0, le=300, description="Timeout of one HTTP request to Linear.")
     max_retries: int = Field(

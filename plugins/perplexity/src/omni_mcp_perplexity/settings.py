@@ -24,7 +24,9 @@ class PerplexitySettings(BaseModel):
     base_url: str = Field(
         DEFAULT_BASE_URL,
         pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
-        description="API root; change it for a proxy or a test server.",
+        description="API root, for a proxy or a test server. The operator's alone ([plugins.settings."
+        "perplexity]): an organization's key is sent there, so no organization may point it elsewhere.",
+        json_schema_extra={"operator_only": True},
     )
     timeout: float = Field(
         120.0,

@@ -467,9 +467,15 @@ async def _with_client(
         ctx.logger.info("{} failed: {}", ctx.name, error)
         message = str(error)
         if error.setting is not None:
-            org = ctx.actor.organization
-            message += f" To change it: omni-mcp service set {org} perplexity {error.setting}=..."
+            message += " " + _how_to_change(error.setting, ctx.actor.organization)
         raise ToolError(message) from None
+
+
+def _how_to_change(setting: str, organization: str) -> str:
+    extra = PerplexitySettings.model_fields[setting].json_schema_extra
+    if isinstance(extra, dict) and extra.get("operator_only"):
+        return f"The gateway's operator sets it: [plugins.settings.perplexity] {setting} in its config."
+    return f"To change it: omni-mcp service set {organization} perplexity {setting}=..."
 
 
 def _chat_body(model: str, messages: list[Message], **options: Any) -> dict[str, Any]:
