@@ -10,15 +10,15 @@ import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import click
-from sqlmodel import Session, select
 
 from omni_mcp.cli import cli, config_option, emit, json_option, settings_or_exit
-from omni_mcp.runtime import Runtime
-from omni_mcp.tenancy.service import ConfigError
+
+if TYPE_CHECKING:  # imported when a command runs: `omni-mcp --help` should not load the database layer
+    from omni_mcp.runtime import Runtime
 
 T = TypeVar("T")
 CLI_ACTOR = "cli"
@@ -31,6 +31,8 @@ def configuration(config_file: Path | None) -> Iterator[Runtime]:
     from omni_mcp.db.engine import create_db_engine
     from omni_mcp.errors import StartupError
     from omni_mcp.plugins import get_plugin_manager
+    from omni_mcp.runtime import Runtime
+    from omni_mcp.tenancy.service import ConfigError
 
     settings = settings_or_exit(config_file)
     runtime = Runtime(settings, get_plugin_manager(settings.plugins), create_db_engine(settings.database))
@@ -232,6 +234,8 @@ def service_list(organization: str, config_file: Path | None, as_json: bool) -> 
 
 def _listing(rt: Runtime, organization: str, kind: str) -> list[dict[str, Any]]:
     """Effective prompts or resources of an organization, with where each comes from, plus hidden ones."""
+    from sqlmodel import select
+
     from omni_mcp.config.models import OrganizationPrompt, OrganizationResource
     from omni_mcp.db.scoping import org_session
 
@@ -378,6 +382,8 @@ def secrets() -> None:
 @json_option
 def secrets_rotate(config_file: Path | None, as_json: bool) -> None:
     """Re-encrypt every stored secret with the first key of security.encryption_keys."""
+    from sqlmodel import Session, select
+
     from omni_mcp.audit.record import record_change
     from omni_mcp.db.models import McpServer
     from omni_mcp.tenancy.models import OrganizationService
