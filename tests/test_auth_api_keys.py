@@ -12,14 +12,18 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from omni_mcp.audit.models import AuditLog
-from omni_mcp.auth.api_keys import KEY_PATTERN, ApiKeyService, parse_duration
+from omni_mcp.auth.api_keys import KEY_PATTERN, ApiKeyService, ApiKeyVerifier, KeyRecord, parse_duration
+from omni_mcp.auth.errors import VerifierUnavailable
 from omni_mcp.auth.models import ApiKey
+from omni_mcp.context import Actor
 from omni_mcp.db.engine import create_db_engine
 from omni_mcp.default_plugins.api_keys import api_key_service, key_state
 from omni_mcp.settings import DatabaseSettings
@@ -191,6 +195,62 @@ def test_a_known_key_costs_no_database_query_per_request(gateway: RunningGateway
         assert whoami(gateway, key[:-3] + "xyz").status_code == 401
         assert whoami(gateway, "omk_aaaaaaaa_" + "A" * 43).status_code == 401
     assert len(queries) == 2
+
+
+def test_concurrent_requests_for_a_key_not_in_the_cache_read_it_once(gateway: RunningGateway) -> None:
+    service = api_key_service(gateway.runtime)
+    key = service.create("acme", role="member", actor="test").key
+    reads: list[str] = []
+
+    def slow_lookup(prefix: str) -> KeyRecord | None:
+        reads.append(prefix)
+        time.sleep(0.2)  # a slow database: every request below arrives while the first read is on
+        return service.lookup(prefix)
+
+    verifier = ApiKeyVerifier(slow_lookup, ttl_seconds=60)
+    actors: list[Actor] = []
+
+    async def resolve_many() -> None:
+        async def one() -> None:
+            actors.append(await verifier.actor_for(key))
+
+        async with anyio.create_task_group() as group:
+            for _ in range(20):
+                group.start_soon(one)
+
+    anyio.run(resolve_many)
+    assert reads == [key[:12]]
+    assert len(actors) == 20 and {a.id for a in actors} == {f"apikey:{key[:12]}"}
+
+
+def test_a_database_that_went_away_means_try_again_for_every_waiting_request() -> None:
+    reads: list[str] = []
+
+    def failing_lookup(prefix: str) -> KeyRecord | None:
+        reads.append(prefix)
+        time.sleep(0.2)
+        raise OperationalError("SELECT ...", {}, Exception("connection refused"))
+
+    verifier = ApiKeyVerifier(failing_lookup, ttl_seconds=60)
+    key = "omk_abcdefgh_" + "A" * 43
+    errors: list[BaseException] = []
+
+    async def resolve_many() -> None:
+        async def one() -> None:
+            try:
+                await verifier.actor_for(key)
+            except VerifierUnavailable as error:
+                errors.append(error)
+
+        async with anyio.create_task_group() as group:
+            for _ in range(5):
+                group.start_soon(one)
+
+    anyio.run(resolve_many)
+    assert reads == ["omk_abcdefgh"]  # one read for all of them, and it failed for all of them
+    assert [(e.status, e.reason) for e in errors] == [(503, "API keys cannot be checked right now")] * 5
+    anyio.run(resolve_many)  # nothing was cached: the next requests try the database again
+    assert len(reads) == 2
 
 
 def test_last_used_is_written_in_batches_not_per_request(gateway: RunningGateway) -> None:

@@ -7,8 +7,9 @@ a secret this long, and verification stays cheap.
 
 `ApiKeyService` makes, lists and revokes keys (each change with its audit row, in one transaction).
 `ApiKeyVerifier` turns a presented key into an Actor: verified records are cached for
-`auth.api_key_cache_seconds`, dropped at once when the key's organization changes (a revocation announces
-one), and `last_used_at` is collected in memory and written in batches.
+`auth.api_key_cache_seconds` (concurrent requests for a key not in the cache share one database read),
+dropped at once when the key's organization changes (a revocation announces one), and `last_used_at` is
+collected in memory and written in batches.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from typing import Any
 
 import anyio.to_thread
 from cachetools import TTLCache
+from loguru import logger
 from sqlalchemy import Engine, or_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from omni_mcp.audit.record import record_change
-from omni_mcp.auth.errors import InvalidCredential
+from omni_mcp.auth.errors import InvalidCredential, VerifierUnavailable
 from omni_mcp.auth.models import ApiKey
 from omni_mcp.auth.permissions import ALL_PERMISSIONS
 from omni_mcp.context import Actor
@@ -324,6 +326,18 @@ def _iso(moment: datetime | None) -> str | None:
 _MISSING = object()
 
 
+def _keys_unavailable() -> VerifierUnavailable:
+    return VerifierUnavailable("API keys cannot be checked right now")
+
+
+class _Reading:
+    """One database read of a key that concurrent requests for the same key wait on."""
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.failed = False
+
+
 class ApiKeyVerifier:
     """Presented key -> Actor, with a short-lived cache of verified records and batched last_used_at."""
 
@@ -341,6 +355,7 @@ class ApiKeyVerifier:
             TTLCache(maxsize=MAX_CACHED_KEYS, ttl=ttl_seconds) if ttl_seconds > 0 else None
         )
         self._generation = 0
+        self._reading: dict[str, _Reading] = {}  # prefixes being read from the database right now
         self._used: dict[int, datetime] = {}
         self.lookups = 0
 
@@ -360,16 +375,43 @@ class ApiKeyVerifier:
         return record.actor()
 
     async def _record(self, prefix: str) -> KeyRecord | None:
-        cached: Any = self._cache.get(prefix, _MISSING) if self._cache is not None else _MISSING
-        if cached is not _MISSING:
-            return cached  # type: ignore[no-any-return]
-        generation = self._generation
+        if self._cache is None:
+            return await self._read(prefix)
+        while True:
+            cached: Any = self._cache.get(prefix, _MISSING)
+            if cached is not _MISSING:
+                return cached  # type: ignore[no-any-return]
+            pending = self._reading.get(prefix)
+            if pending is None:
+                break
+            # Another request is reading this key: wait for it rather than ask the database too (when a
+            # busy key's entry expires, every request in flight would otherwise query at once).
+            await pending.done.wait()
+            if pending.failed:
+                raise _keys_unavailable()
+            # Read and cached; or cancelled, or invalidated meanwhile: then the loop reads it here.
+        pending = self._reading[prefix] = _Reading()
+        try:
+            generation = self._generation
+            record = await self._read(prefix)
+            # An invalidation while we were reading may mean we read the row before the change: keep it out.
+            if generation == self._generation:
+                self._cache[prefix] = record
+            return record
+        except VerifierUnavailable:
+            pending.failed = True
+            raise
+        finally:
+            del self._reading[prefix]
+            pending.done.set()
+
+    async def _read(self, prefix: str) -> KeyRecord | None:
         self.lookups += 1
-        record = await anyio.to_thread.run_sync(self._lookup, prefix)
-        # An invalidation while we were reading may mean we read the row before the change: keep it out.
-        if self._cache is not None and generation == self._generation:
-            self._cache[prefix] = record
-        return record
+        try:
+            return await anyio.to_thread.run_sync(self._lookup, prefix)
+        except SQLAlchemyError as error:  # the database went away: "try again", not "invalid key"
+            logger.warning("API key {} could not be looked up: {}", prefix, type(error).__name__)
+            raise _keys_unavailable() from None
 
     def invalidate(self, slug: str | None = None) -> None:
         """Forget the keys of one organization (all of them with None or '*'), and every unknown prefix."""
