@@ -661,7 +661,7 @@ class MissCost:
 
 
 def direct_loader(settings: Settings, engine: Engine) -> Callable[[str], OrgConfig]:
-    """What the cache calls on a miss (Runtime._load_org_config), built as the server builds it:
+    """What the cache calls on a miss (Runtime.load_org_config), built as the server builds it:
     same settings, plugins and capabilities, and an engine from create_db_engine like the server's."""
     host = get_plugin_manager(settings.plugins, extra_plugins=[(PLUGIN_NAME, BenchPlugin())])
     runtime = Runtime(settings, host, engine)

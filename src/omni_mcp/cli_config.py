@@ -239,7 +239,7 @@ def _listing(rt: Runtime, organization: str, kind: str) -> list[dict[str, Any]]:
     from omni_mcp.config.models import OrganizationPrompt, OrganizationResource
     from omni_mcp.db.scoping import org_session
 
-    config = rt._load_org_config(organization)
+    config = rt.load_org_config(organization)
     model: Any = OrganizationPrompt if kind == "prompt" else OrganizationResource
     key = "name" if kind == "prompt" else "uri"
     effective = config.prompts if kind == "prompt" else config.resources

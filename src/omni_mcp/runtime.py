@@ -76,7 +76,7 @@ class Runtime:
         self.secrets = SecretBox.from_settings(settings)
         self.broadcast = ChangeBroadcast(engine, settings.redis.url)
         self.org_configs = OrgConfigCache(
-            self._load_org_config,
+            self.load_org_config,
             ttl_seconds=settings.cache.ttl_seconds,
             max_organizations=settings.cache.max_organizations,
         )
@@ -156,7 +156,8 @@ class Runtime:
         except RuntimeError:  # a CLI command: no cache here; other processes hear it from the broadcast
             self.org_configs.invalidate(slug)
 
-    def _load_org_config(self, slug: str) -> OrgConfig:
+    def load_org_config(self, slug: str) -> OrgConfig:
+        """An organization's effective configuration, read from the database now (the cache calls this)."""
         return load_org_config(
             self.engine,
             slug,
