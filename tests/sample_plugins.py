@@ -15,6 +15,7 @@ from omni_mcp import (
     Prompt,
     PromptArgument,
     Resource,
+    ResourceNotFound,
     ResourceTemplate,
     ToolError,
     ToolGroup,
@@ -97,6 +98,12 @@ class EchoPlugin:
     @hookimpl
     async def register_resources(self) -> list[Resource | ResourceTemplate]:
         async def item(ctx: CallContext, id: str) -> str:
+            if id == "missing":
+                raise ResourceNotFound(f"no item {id}")
+            if id == "locked":
+                raise ToolError("the item is locked by its owner")
+            if id == "crash":
+                raise RuntimeError("bug in the reader")
             return f"item {id} for {ctx.actor.organization}"
 
         return [

@@ -146,6 +146,26 @@ async def test_resources_and_templates(gateway: RunningGateway, era: str) -> Non
     assert templated.contents[0].text == "item 42 for default"  # type: ignore[union-attr]
 
 
+async def test_a_resource_reader_can_say_not_found_or_fail_with_its_own_message(
+    gateway: RunningGateway, era: str
+) -> None:
+    errors = {}
+    async with mcp.Client(gateway.mcp_url, mode=era) as client:
+        for item in ("missing", "locked", "crash"):
+            with pytest.raises(MCPError) as caught:
+                await client.read_resource(f"demo://items/{item}")
+            errors[item] = (caught.value.code, caught.value.message)
+    # Not found reads like a URI nobody serves; a ToolError is the plugin's message, as is; a bug is named.
+    assert errors == {
+        "missing": (types.INVALID_PARAMS, "Resource not found: demo://items/missing (no item missing)"),
+        "locked": (types.INTERNAL_ERROR, "resource 'demo://items/locked': the item is locked by its owner"),
+        "crash": (
+            types.INTERNAL_ERROR,
+            "resource 'demo://items/crash' failed: RuntimeError: bug in the reader",
+        ),
+    }
+
+
 async def test_handshake_era_uses_a_session_and_modern_era_does_not(gateway: RunningGateway) -> None:
     async with mcp.Client(gateway.mcp_url, mode="legacy") as legacy:
         assert legacy.protocol_version == "2025-11-25"

@@ -7,7 +7,7 @@ from omni_mcp.__about__ import __version__
 if TYPE_CHECKING:
     from omni_mcp.app import create_app
     from omni_mcp.capabilities.prompts import Prompt, PromptArgument
-    from omni_mcp.capabilities.resources import Resource, ResourceTemplate
+    from omni_mcp.capabilities.resources import Resource, ResourceNotFound, ResourceTemplate
     from omni_mcp.capabilities.tools import ToolError, ToolGroup, ToolResult
     from omni_mcp.context import Actor, CallContext
     from omni_mcp.health import Health
@@ -23,6 +23,7 @@ _WHERE = {
     "Prompt": "omni_mcp.capabilities.prompts",
     "PromptArgument": "omni_mcp.capabilities.prompts",
     "Resource": "omni_mcp.capabilities.resources",
+    "ResourceNotFound": "omni_mcp.capabilities.resources",
     "ResourceTemplate": "omni_mcp.capabilities.resources",
     "ToolError": "omni_mcp.capabilities.tools",
     "ToolGroup": "omni_mcp.capabilities.tools",
@@ -60,6 +61,7 @@ __all__ = [
     "Prompt",
     "PromptArgument",
     "Resource",
+    "ResourceNotFound",
     "ResourceTemplate",
     "Runtime",
     "Settings",

@@ -597,7 +597,7 @@ async def test_resources_team_data_and_issue_templates(
         teams = await client.read_resource("linear://teams")
         team = await client.read_resource("linear://teams/ENG")
         bug = await client.read_resource("linear://templates/bug-report")
-        with pytest.raises(MCPError, match="no single Linear team matches 'OPS'"):
+        with pytest.raises(MCPError) as missing:
             await client.read_resource("linear://teams/OPS")
     assert {
         "linear://teams",
@@ -606,6 +606,12 @@ async def test_resources_team_data_and_issue_templates(
         "linear://templates/tech-debt",
     } <= listed
     assert "linear://teams/{id}" in templates
+    # A team that does not exist is "not found", as any unknown URI is, with the plugin's hint.
+    assert missing.value.code == types.INVALID_PARAMS
+    assert missing.value.message == (
+        "Resource not found: linear://teams/OPS "
+        "(no single Linear team matches 'OPS'; read linear://teams for the list)"
+    )
     assert [t["key"] for t in json.loads(teams.contents[0].text)["teams"]] == ["ENG", "DES"]  # type: ignore[union-attr]
     detail = json.loads(team.contents[0].text)["team"]  # type: ignore[union-attr]
     assert detail["key"] == "ENG" and detail["activeCycle"]["number"] == 2

@@ -11,6 +11,12 @@ import mcp.types as types
 from mcp.shared.uri_template import UriTemplate
 
 from omni_mcp.capabilities.prompts import Completer
+from omni_mcp.capabilities.tools import ToolError
+
+
+class ResourceNotFound(ToolError):
+    """Raise from a resource reader when the URI names nothing (a template's variables match no item):
+    the client gets the same "Resource not found" error as for a URI no plugin serves."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from loguru import logger
 from mcp.shared.exceptions import MCPError
 
 from omni_mcp.capabilities.prompts import render_template, to_prompt_result
-from omni_mcp.capabilities.resources import to_read_result
+from omni_mcp.capabilities.resources import ResourceNotFound, to_read_result
 from omni_mcp.capabilities.signatures import ArgumentsError, context_parameter
 from omni_mcp.capabilities.tools import ToolError, error_result, to_call_result
 from omni_mcp.config.effective import OrgConfig, Owned
@@ -177,6 +177,14 @@ class Router:
                 return await await_me_maybe(call())
         except MCPError:
             raise
+        except ResourceNotFound as error:
+            detail = f" ({error})" if str(error) else ""
+            raise MCPError(
+                types.INVALID_PARAMS, f"Resource not found: {context.name}{detail}", {"uri": context.name}
+            ) from None
+        except ToolError as error:  # the plugin's own message for the client: expected, not a crash
+            context.logger.info("{}: {}", what, error)
+            raise MCPError(types.INTERNAL_ERROR, f"{what}: {error}") from None
         except TimeoutError:
             raise MCPError(
                 types.INTERNAL_ERROR, f"{what} did not answer within {timeout:g} seconds"

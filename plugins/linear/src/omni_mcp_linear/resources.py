@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from omni_mcp import CallContext, Resource, ResourceTemplate, ToolError
+from omni_mcp import CallContext, Resource, ResourceNotFound, ResourceTemplate
 from omni_mcp_linear import queries, refs
 from omni_mcp_linear.connect import linear
 from omni_mcp_linear.render import flatten
@@ -27,7 +27,7 @@ async def read_team(ctx: CallContext, id: str) -> str:
     exact = [n for n in nodes if id.strip().lower() in (n["key"].lower(), n["id"])]
     chosen = exact or nodes
     if len(chosen) != 1:
-        raise ToolError(f"no single Linear team matches {id!r}; read linear://teams for the list")
+        raise ResourceNotFound(f"no single Linear team matches {id!r}; read linear://teams for the list")
     return json.dumps({"team": flatten(chosen[0])}, indent=2)
 
 
