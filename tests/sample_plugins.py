@@ -92,6 +92,7 @@ class EchoPlugin:
                 "Greets someone",
                 (PromptArgument("name", "who", required=True), PromptArgument("mood")),
                 template="Hello {name}! Mood: {mood}. Braces stay: {{name}}",
+                complete=complete_mood,
             )
         ]
 
@@ -106,10 +107,20 @@ class EchoPlugin:
                 raise RuntimeError("bug in the reader")
             return f"item {id} for {ctx.actor.organization}"
 
+        def complete_item(argument: str, value: str, context: dict[str, str], ctx: CallContext) -> list[str]:
+            # Asks for the caller's context: completions can depend on the organization and its settings.
+            return [f"{value}-{ctx.actor.organization}", f"{value}-via-{ctx.plugin}"]
+
         return [
             Resource(f"{self.namespace}://readme", "readme", text="read me"),
-            ResourceTemplate(f"{self.namespace}://items/{{id}}", "item", read=item),
+            ResourceTemplate(f"{self.namespace}://items/{{id}}", "item", read=item, complete=complete_item),
         ]
+
+
+def complete_mood(argument: str, value: str, context: dict[str, str]) -> list[str]:
+    """A completer without a CallContext: the three positional arguments only."""
+    moods = ["calm", "cheerful", "curious", "grumpy"]
+    return [m for m in moods if m.startswith(value)] if argument == "mood" else []
 
 
 class FailingStartupPlugin:

@@ -146,6 +146,29 @@ async def test_resources_and_templates(gateway: RunningGateway, era: str) -> Non
     assert templated.contents[0].text == "item 42 for default"  # type: ignore[union-attr]
 
 
+async def test_completions_with_and_without_the_callers_context(gateway: RunningGateway, era: str) -> None:
+    async with mcp.Client(gateway.mcp_url, mode=era) as client:
+        greet = types.PromptReference(name="demo_greet")
+        moods = await client.complete(greet, {"name": "mood", "value": "c"})
+        items = await client.complete(
+            types.ResourceTemplateReference(uri="demo://items/{id}"), {"name": "id", "value": "4"}
+        )
+    assert moods.completion.values == ["calm", "cheerful", "curious"]
+    assert items.completion.values == ["4-default", "4-via-demo"]
+
+    # An organization's own text for the plugin's prompt keeps the plugin's completer.
+    own = {"template": "Hi {name}, feeling {mood}?", "arguments": [{"name": "name"}, {"name": "mood"}]}
+    gateway.configure(lambda t: t.set_prompt("default", "demo_greet", own, actor="test"))
+    try:
+        async with mcp.Client(gateway.mcp_url, mode=era) as client:
+            rendered = await client.get_prompt("demo_greet", {"name": "Ann", "mood": "calm"})
+            again = await client.complete(greet, {"name": "mood", "value": "g"})
+    finally:
+        gateway.configure(lambda t: t.delete_prompt("default", "demo_greet", actor="test"))
+    assert rendered.messages[0].content.text == "Hi Ann, feeling calm?"  # type: ignore[union-attr]
+    assert again.completion.values == ["grumpy"]
+
+
 async def test_a_resource_reader_can_say_not_found_or_fail_with_its_own_message(
     gateway: RunningGateway, era: str
 ) -> None:

@@ -12,7 +12,8 @@ import mcp.types as types
 from omni_mcp.capabilities.signatures import ArgumentsError
 
 Completer = Callable[..., Any]
-"""`(argument_name, partial_value, context_arguments) -> list[str]`, sync or async."""
+"""`(argument_name, partial_value, context_arguments) -> list[str]`, sync or async; a parameter typed
+CallContext, if it has one, receives the caller's context (organization, settings, store) by keyword."""
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

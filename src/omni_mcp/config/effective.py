@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from omni_mcp.capabilities.prompts import Prompt, PromptArgument
+from omni_mcp.capabilities.prompts import Completer, Prompt, PromptArgument
 from omni_mcp.capabilities.resources import Resource
 from omni_mcp.config.models import DefaultPrompt, DefaultResource, OrganizationPrompt, OrganizationResource
 from omni_mcp.db.models import McpServer
@@ -102,9 +102,14 @@ def load_org_config(
         for name, owned in capabilities.prompts.items()
         if owned.plugin in enabled and owned.item.template is None  # code-rendered: not in the database
     }
+    # Template prompts are rows (so organizations can override them); the plugin's completer stays code.
+    completers = {name: owned.item.complete for name, owned in capabilities.prompts.items()}
     for row, plugin in default_prompts:
         prompts[row.name] = Owned(
-            plugin, _prompt(row.name, row.title, row.description, row.arguments, row.template)
+            plugin,
+            _prompt(
+                row.name, row.title, row.description, row.arguments, row.template, completers.get(row.name)
+            ),
         )
     for org_row in org_prompts:
         if org_row.hidden:
@@ -114,7 +119,12 @@ def load_org_config(
             prompts[org_row.name] = Owned(
                 owner,
                 _prompt(
-                    org_row.name, org_row.title, org_row.description, org_row.arguments, org_row.template
+                    org_row.name,
+                    org_row.title,
+                    org_row.description,
+                    org_row.arguments,
+                    org_row.template,
+                    completers.get(org_row.name) if owner is not None else None,
                 ),
             )
 
@@ -186,7 +196,12 @@ def _settings(
 
 
 def _prompt(
-    name: str, title: str | None, description: str, arguments: list[dict[str, Any]], template: str
+    name: str,
+    title: str | None,
+    description: str,
+    arguments: list[dict[str, Any]],
+    template: str,
+    complete: Completer | None = None,
 ) -> Prompt:
     return Prompt(
         name,
@@ -197,6 +212,7 @@ def _prompt(
         ),
         template=template,
         title=title,
+        complete=complete,
     )
 
 

@@ -127,23 +127,28 @@ class Router:
         value: str,
         context_arguments: Mapping[str, str],
         org: OrgConfig,
+        make_context: ContextFactory,
     ) -> types.Completion:
         completer = None
         if isinstance(ref, types.PromptReference):
             owned_prompt = org.prompts.get(ref.name)
             if owned_prompt is None:
                 raise MCPError(types.INVALID_PARAMS, f"Unknown prompt: {ref.name}")
-            completer = owned_prompt.item.complete
+            completer, plugin, target = owned_prompt.item.complete, owned_prompt.plugin, ref.name
         else:
             owned_template = org.templates.get(ref.uri)
             if owned_template is None:
                 raise MCPError(types.INVALID_PARAMS, f"Unknown resource template: {ref.uri}")
-            completer = owned_template.item.complete
+            completer, plugin, target = owned_template.item.complete, owned_template.plugin, ref.uri
         if completer is None:
             return types.Completion(values=[])
         try:
+            # A completer that asks for a CallContext gets the caller's (its organization, settings, store).
+            context_param = context_parameter(completer) if plugin is not None else None
+            extra = {context_param: make_context(plugin, target)} if context_param and plugin else {}
             with anyio.fail_after(self.runtime.settings.gateway.tool_timeout):
-                values = list(await await_me_maybe(completer(argument, value, dict(context_arguments))))
+                completed = completer(argument, value, dict(context_arguments), **extra)
+                values = list(await await_me_maybe(completed))
         except Exception as error:
             logger.opt(exception=error).warning("completion for {} failed", argument)
             raise MCPError(types.INTERNAL_ERROR, f"Completion failed: {type(error).__name__}") from None

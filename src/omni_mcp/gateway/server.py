@@ -131,8 +131,14 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
     async def complete(ctx: Ctx, params: types.CompleteRequestParams) -> types.CompleteResult:
         context_arguments = params.context.arguments if params.context and params.context.arguments else {}
         await visibility.check_completion(actor_of(ctx))
+        org = await org_of(ctx)
         completion = await router.complete(
-            params.ref, params.argument.name, params.argument.value, context_arguments, await org_of(ctx)
+            params.ref,
+            params.argument.name,
+            params.argument.value,
+            context_arguments,
+            org,
+            _context_factory(ctx, runtime, org),
         )
         return types.CompleteResult(completion=completion)
 
