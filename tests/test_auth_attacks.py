@@ -25,7 +25,7 @@ from omni_mcp.default_plugins.api_keys import api_key_service
 from omni_mcp.gateway.visibility import PERMISSION_DENIED
 from omni_mcp.testing import RunningGateway, fresh_database_url, make_test_settings, serve_in_thread
 from tests.auth_probe import ProbePlugin
-from tests.oidc_issuer import AUDIENCE, TestIssuer, running_issuer
+from tests.oidc_issuer import AUDIENCE, TestIssuer, b64json, b64url, running_issuer
 
 LEGACY_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
 METADATA_URL = "https://mcp.test/.well-known/oauth-protected-resource/mcp"
@@ -144,6 +144,11 @@ def test_no_credential(setup: Setup) -> None:
     [
         ("malformed, not a JWT", lambda i: "not-a-token", "credential not recognized"),
         ("malformed JWT", lambda i: "eyJhbGciOi.broken.sig", "malformed token"),
+        (
+            "payload nested deeper than a JSON parser goes",
+            lambda i: f"{b64json({'alg': 'RS256', 'kid': 'rsa-1'})}.{b64url(b'[' * 5000 + b']' * 5000)}.c2ln",
+            "malformed token",
+        ),
         ("alg none", lambda i: i.unsigned_token(), "token algorithm not allowed"),
         (
             "HS256 signed with the public key",

@@ -86,6 +86,9 @@ def test_oversized_streamed_body_is_refused(gateway: RunningGateway) -> None:
         b'"just a string"',
         b'{"jsonrpc":"2.0","id":1}',
         b'{"jsonrpc":"2.0","id":1,"method":7}',
+        b"[" * 30_000 + b"]" * 30_000,  # nested deeper than Python's JSON parser goes
+        b'{"a":' * 10_000 + b"1" + b"}" * 10_000,
+        b"\xff\xfe\x00{",  # not UTF-8
     ],
 )
 @pytest.mark.parametrize("headers", [MODERN_HEADERS, LEGACY_HEADERS], ids=["modern", "legacy"])

@@ -62,7 +62,7 @@ def read_spec(path: Path) -> dict[str, Any]:
         raise click.ClickException(f"cannot read {path}: {error.strerror}") from None
     try:
         data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise click.ClickException(
             f"{path} is not valid {path.suffix.lstrip('.').upper() or 'JSON'}: {error}"
         ) from None

@@ -243,7 +243,7 @@ class JwtVerifier:
             parsed = jws.extract_compact(token.encode("ascii"), registry=self._registry)
             header = parsed.headers()
             unverified = json.loads(parsed.payload)
-        except (JoseError, ValueError, TypeError, UnicodeError):
+        except (JoseError, ValueError, TypeError, UnicodeError, RecursionError):
             raise InvalidCredential("malformed token") from None
         if not isinstance(unverified, dict):
             raise InvalidCredential("malformed token")

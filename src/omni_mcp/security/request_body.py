@@ -62,7 +62,7 @@ def parse_request(body: bytes) -> JsonRpcRequest | None:
     """The request in `body`, or None for anything else (a notification, a response, a batch, junk)."""
     try:
         message = json.loads(body)
-    except ValueError:  # includes UnicodeDecodeError
+    except (ValueError, RecursionError):  # junk, bad UTF-8, or nested deeper than Python's parser goes
         return None
     if not isinstance(message, dict):
         return None

@@ -113,7 +113,7 @@ def _maybe_json(raw: str) -> Any:
     if raw[:1] in ("[", "{") or raw in ("true", "false", "null"):
         try:
             return json.loads(raw)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return raw
     return raw
 
