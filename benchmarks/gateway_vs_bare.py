@@ -399,9 +399,45 @@ def wrk_command(server: Server, era: str, duration: float, args: argparse.Namesp
     ]
 
 
-def run_wrk(server: Server, era: str, duration: float, round_: int, args: argparse.Namespace) -> Measurement:
-    command = wrk_command(server, era, duration, args)
-    cpu_before = process_cpu_seconds(server.process.pid)
+@dataclasses.dataclass
+class WrkRun:
+    """One wrk process: its `WRK_RESULT` (from mcp_call.lua or prompts_list.lua), its output, and the CPU
+    that the server, wrk itself and the whole machine used meanwhile."""
+
+    result: dict[str, Any]
+    lines: list[str]
+    bad_sample: str
+    elapsed_s: float
+    server_cpu_s: float | None
+    wrk_cpu_s: float
+    machine_busy_s: float | None
+
+    @property
+    def latency(self) -> dict[str, float]:
+        latency: dict[str, float] = self.result["latency_us"]
+        return latency
+
+    @property
+    def errors(self) -> dict[str, int]:
+        return {key: value for key, value in self.result["errors"].items() if value}
+
+    @property
+    def bad(self) -> int:
+        """Answers the script found wrong, plus requests it never got to check."""
+        result = self.result
+        return int(result["bad"] + max(0, result["requests"] - result["checked"]))
+
+    def other_cpu(self, *also_measured: float | None) -> float | None:
+        """CPU seconds every other process used (less what the caller measured separately)."""
+        if self.server_cpu_s is None or self.machine_busy_s is None:
+            return None
+        others = self.machine_busy_s - self.server_cpu_s - self.wrk_cpu_s
+        return max(0.0, others - sum(value or 0.0 for value in also_measured))
+
+
+def drive_wrk(command: list[str], server_pid: int, duration: float) -> WrkRun:
+    """Run one wrk command against the server with that pid, timing its CPU and the machine's."""
+    cpu_before = process_cpu_seconds(server_pid)
     busy_before = machine_busy_seconds()
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
@@ -413,7 +449,7 @@ def run_wrk(server: Server, era: str, duration: float, round_: int, args: argpar
         raise BenchmarkError(f"wrk did not finish: {error}") from None
     elapsed = time.monotonic() - started
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu_after = process_cpu_seconds(server.process.pid)
+    cpu_after = process_cpu_seconds(server_pid)
     busy_after = machine_busy_seconds()
     lines = completed.stdout.splitlines()
     result_line = next((line for line in lines if line.startswith("WRK_RESULT ")), None)
@@ -421,34 +457,39 @@ def run_wrk(server: Server, era: str, duration: float, round_: int, args: argpar
         raise BenchmarkError(
             f"wrk failed (exit {completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
         )
-    result = json.loads(result_line.removeprefix("WRK_RESULT "))
     sample = next(
         (line.removeprefix("WRK_BAD_SAMPLE ") for line in lines if line.startswith("WRK_BAD_SAMPLE ")), ""
     )
-    wrk_cpu_seconds = (children_after.ru_utime + children_after.ru_stime) - (
-        children_before.ru_utime + children_before.ru_stime
+    return WrkRun(
+        result=json.loads(result_line.removeprefix("WRK_RESULT ")),
+        lines=lines,
+        bad_sample=sample,
+        elapsed_s=elapsed,
+        server_cpu_s=None if cpu_before is None or cpu_after is None else cpu_after - cpu_before,
+        wrk_cpu_s=(children_after.ru_utime + children_after.ru_stime)
+        - (children_before.ru_utime + children_before.ru_stime),
+        machine_busy_s=None if busy_before is None or busy_after is None else busy_after - busy_before,
     )
-    server_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-    other_cpu = None
-    if server_cpu is not None and busy_before is not None and busy_after is not None:
-        other_cpu = max(0.0, busy_after - busy_before - server_cpu - wrk_cpu_seconds)
-    latency = result["latency_us"]
+
+
+def run_wrk(server: Server, era: str, duration: float, round_: int, args: argparse.Namespace) -> Measurement:
+    run = drive_wrk(wrk_command(server, era, duration, args), server.process.pid, duration)
     return Measurement(
         server=server.name,
         era=era,
         round=round_,
-        requests=result["requests"],
-        duration_s=result["duration_us"] / 1e6,
-        p50_ms=latency["p50"] / 1000,
-        p99_ms=latency["p99"] / 1000,
-        mean_ms=latency["mean"] / 1000,
-        errors={key: value for key, value in result["errors"].items() if value},
-        bad=result["bad"] + max(0, result["requests"] - result["checked"]),
-        bad_sample=sample,
-        elapsed_s=elapsed,
-        server_cpu_s=server_cpu,
-        wrk_cpu_s=wrk_cpu_seconds,
-        other_cpu_s=other_cpu,
+        requests=run.result["requests"],
+        duration_s=run.result["duration_us"] / 1e6,
+        p50_ms=run.latency["p50"] / 1000,
+        p99_ms=run.latency["p99"] / 1000,
+        mean_ms=run.latency["mean"] / 1000,
+        errors=run.errors,
+        bad=run.bad,
+        bad_sample=run.bad_sample,
+        elapsed_s=run.elapsed_s,
+        server_cpu_s=run.server_cpu_s,
+        wrk_cpu_s=run.wrk_cpu_s,
+        other_cpu_s=run.other_cpu(),
     )
 
 

@@ -26,7 +26,6 @@ import gc
 import json
 import os
 import random
-import resource
 import shutil
 import signal
 import statistics
@@ -53,12 +52,11 @@ from gateway_vs_bare import (
     MODERN_VERSION,
     BenchmarkError,
     Server,
+    drive_wrk,
     environment_line,
     free_port,
     gc_line,
-    machine_busy_seconds,
     parse_answer,
-    process_cpu_seconds,
     stop_server,
     uvicorn_command,
     wait_ready,
@@ -440,61 +438,30 @@ def wrk_command(server: Server, duration: float, args: argparse.Namespace) -> li
 
 
 def run_wrk(server: Server, duration: float, args: argparse.Namespace) -> Measurement:
-    command = wrk_command(server, duration, args)
-    cpu_before = process_cpu_seconds(server.process.pid)
-    busy_before = machine_busy_seconds()
     postgres_before = postgres_cpu_seconds()
-    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.monotonic()
-    try:
-        completed = subprocess.run(
-            command, capture_output=True, text=True, timeout=duration + 60, check=False
-        )
-    except subprocess.TimeoutExpired as error:
-        raise BenchmarkError(f"wrk did not finish: {error}") from None
-    elapsed = time.monotonic() - started
-    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu_after = process_cpu_seconds(server.process.pid)
-    busy_after = machine_busy_seconds()
+    run = drive_wrk(wrk_command(server, duration, args), server.process.pid, duration)
     postgres_after = postgres_cpu_seconds()
-    lines = completed.stdout.splitlines()
-    result_line = next((line for line in lines if line.startswith("WRK_RESULT ")), None)
-    if completed.returncode != 0 or result_line is None:
-        raise BenchmarkError(
-            f"wrk failed (exit {completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
-        )
-    result = json.loads(result_line.removeprefix("WRK_RESULT "))
-    sample = next(
-        (line.removeprefix("WRK_BAD_SAMPLE ") for line in lines if line.startswith("WRK_BAD_SAMPLE ")), ""
-    )
-    wrk_cpu = (children_after.ru_utime + children_after.ru_stime) - (
-        children_before.ru_utime + children_before.ru_stime
-    )
-    server_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
     postgres_cpu = (
         None if postgres_before is None or postgres_after is None else postgres_after - postgres_before
     )
-    other_cpu = None
-    if server_cpu is not None and busy_before is not None and busy_after is not None:
-        other_cpu = max(0.0, busy_after - busy_before - server_cpu - wrk_cpu - (postgres_cpu or 0.0))
-    latency = result["latency_us"]
+    latency = run.latency
     return Measurement(
-        requests=result["requests"],
-        duration_s=result["duration_us"] / 1e6,
+        requests=run.result["requests"],
+        duration_s=run.result["duration_us"] / 1e6,
         p50_ms=latency["p50"] / 1000,
         p90_ms=latency["p90"] / 1000,
         p99_ms=latency["p99"] / 1000,
         mean_ms=latency["mean"] / 1000,
         max_ms=latency["max"] / 1000,
-        errors={key: value for key, value in result["errors"].items() if value},
-        bad=result["bad"] + max(0, result["requests"] - result["checked"]),
-        bad_sample=sample,
-        elapsed_s=elapsed,
-        server_cpu_s=server_cpu,
-        wrk_cpu_s=wrk_cpu,
+        errors=run.errors,
+        bad=run.bad,
+        bad_sample=run.bad_sample,
+        elapsed_s=run.elapsed_s,
+        server_cpu_s=run.server_cpu_s,
+        wrk_cpu_s=run.wrk_cpu_s,
         postgres_cpu_s=postgres_cpu,
-        other_cpu_s=other_cpu,
-        latency_distribution=_latency_distribution(lines),
+        other_cpu_s=run.other_cpu(postgres_cpu),
+        latency_distribution=_latency_distribution(run.lines),
     )
 
 
