@@ -39,7 +39,7 @@ from omni_mcp.context import Actor
 from omni_mcp.db.models import utcnow
 from omni_mcp.db.scoping import org_session
 from omni_mcp.tenancy.models import ROLES, Organization
-from omni_mcp.tenancy.service import ConfigError
+from omni_mcp.tenancy.service import ConfigError, organization_id
 
 KEY_MARK = "omk_"
 ID_LENGTH = 8
@@ -166,7 +166,7 @@ class ApiKeyService:
         unknown_tools = [t for t in allowed or [] if known is not None and t not in known]
         if len(name) > 200:
             raise ConfigError("a key's name is at most 200 characters")
-        org_id = self._org_id(slug)
+        org_id = organization_id(self.engine, slug)
         expires_at = utcnow() + expires_in if expires_in is not None else None
         for _attempt in range(5):  # a clash of random 8-character prefixes is rare; try another one
             prefix, key = generate_key()
@@ -202,7 +202,7 @@ class ApiKeyService:
         raise ConfigError("could not find an unused key id; try again")
 
     def list_keys(self, slug: str) -> list[dict[str, Any]]:
-        org_id = self._org_id(slug)
+        org_id = organization_id(self.engine, slug)
         with org_session(self.engine, org_id) as session:
             rows = session.exec(select(ApiKey).order_by(col(ApiKey.created_at), col(ApiKey.id))).all()
             return [_view(row, slug) for row in rows]
@@ -283,13 +283,6 @@ class ApiKeyService:
                     .values(last_used_at=moment)
                 )
             session.commit()
-
-    def _org_id(self, slug: str) -> int:
-        with Session(self.engine) as session:
-            org_id = session.exec(select(Organization.id).where(Organization.slug == slug)).first()
-        if org_id is None:
-            raise ConfigError(f"no organization {slug!r} (create it with `omni-mcp org create {slug}`)")
-        return org_id
 
 
 def _view(row: ApiKey, slug: str) -> dict[str, Any]:

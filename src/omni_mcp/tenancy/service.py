@@ -408,11 +408,7 @@ class TenancyService:
         return self._org_id(slug)
 
     def _org_id(self, slug: str) -> int:
-        with Session(self.engine) as session:
-            org_id = session.exec(select(Organization.id).where(Organization.slug == slug)).first()
-        if org_id is None:
-            raise ConfigError(f"no organization {slug!r} (create it with `omni-mcp org create {slug}`)")
-        return org_id
+        return organization_id(self.engine, slug)
 
     def _known(self, server: str) -> KnownServer:
         known = self.servers.get(server)
@@ -440,6 +436,15 @@ class TenancyService:
         self._announce(session, slug)
         session.commit()
         self._after_commit(slug)
+
+
+def organization_id(engine: Engine, slug: str) -> int:
+    """The id of the organization `slug`; a ConfigError that says how to create it if there is none."""
+    with Session(engine) as session:
+        org_id = session.exec(select(Organization.id).where(Organization.slug == slug)).first()
+    if org_id is None:
+        raise ConfigError(f"no organization {slug!r} (create it with `omni-mcp org create {slug}`)")
+    return org_id
 
 
 def _hide(row: Any) -> None:
