@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 import mcp
 import pytest
+from loguru import logger
 from pydantic import BaseModel, Field, SecretStr
 from sqlalchemy import text
 from sqlmodel import Session
@@ -144,7 +145,12 @@ def test_operator_settings_that_cannot_apply_stop_start_up(
 def test_settings_for_a_plugin_not_loaded_are_ignored(omni_database_url: str) -> None:
     settings = make_test_settings(omni_database_url, plugins={"settings": {"absent": {"x": 1}}})
     runtime = Runtime(settings, get_plugin_manager(settings.plugins), create_db_engine(settings.database))
+    warnings: list[str] = []
+    sink = logger.add(lambda message: warnings.append(str(message)), level="WARNING", format="{message}")
     try:
-        anyio.run(runtime.prepare)  # a plugin that is blocked or not installed here: no reason to refuse
+        collected = anyio.run(runtime.prepare)  # a plugin blocked or not installed here: no reason to refuse
     finally:
+        logger.remove(sink)
         runtime.engine.dispose()
+    assert "absent" not in collected.capabilities.settings_models
+    assert warnings == ["[plugins.settings.absent]: no such plugin is loaded; ignored\n"]
