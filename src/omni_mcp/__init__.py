@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from omni_mcp.runtime import Runtime
     from omni_mcp.settings import Settings, load_settings
     from omni_mcp.storage.store import PluginStore
+    from omni_mcp.upstream import retry_after_seconds
 
 # Each name is imported on first use: the application alone pulls in the SDK's server, alembic and the
 # database layer, and `omni-mcp --version` (or a CLI command that needs none of it) should not wait.
@@ -36,6 +37,7 @@ _WHERE = {
     "Settings": "omni_mcp.settings",
     "load_settings": "omni_mcp.settings",
     "PluginStore": "omni_mcp.storage.store",
+    "retry_after_seconds": "omni_mcp.upstream",
 }
 
 
@@ -72,4 +74,5 @@ __all__ = [
     "create_app",
     "hookimpl",
     "load_settings",
+    "retry_after_seconds",
 ]

@@ -19,7 +19,6 @@ from omni_mcp_linear.client import (
     LinearRateLimitError,
     LinearUnavailableError,
     RetryPolicy,
-    parse_retry_after,
 )
 from omni_mcp_linear.settings import LinearSettings
 from pydantic import SecretStr, ValidationError
@@ -224,13 +223,6 @@ async def test_timeouts_are_retried_then_reported(silent_server: str) -> None:
         with pytest.raises(LinearUnavailableError, match="it may or may not have been applied"):
             await linear.execute(queries.COMMENT_CREATE, {"input": {"issueId": "ENG-1", "body": "x"}})
     assert sleeps.waits == [0.1]
-
-
-def test_retry_after_accepts_seconds_and_http_dates() -> None:
-    assert parse_retry_after("7", now=0) == 7.0
-    assert parse_retry_after("Thu, 01 Jan 1970 00:01:40 GMT", now=40) == 60.0
-    assert parse_retry_after("soon", now=0) is None
-    assert parse_retry_after(None, now=0) is None
 
 
 def test_settings_refuse_clear_text_to_remote_hosts_and_two_credentials() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import json
 import time
 
@@ -17,7 +16,6 @@ from omni_mcp_perplexity.client import (
     PerplexityError,
     RetryPolicy,
     error_detail,
-    retry_after_seconds,
 )
 from omni_mcp_perplexity.models import StreamAssembler, strip_thinking
 from omni_mcp_perplexity.sse import SseEvent, SseParser
@@ -99,15 +97,6 @@ def test_stream_phase_follows_think_tags_split_across_chunks() -> None:
         phases.append(assembler.phase)
     assert phases == ["waiting", "thinking", "thinking", "writing", "writing"]
     assert assembler.result().content == "<think>planning</think>Report"
-
-
-def test_retry_after_seconds() -> None:
-    assert retry_after_seconds("3") == 3.0
-    assert retry_after_seconds("-4") == 0.0
-    assert retry_after_seconds(None) is None
-    assert retry_after_seconds("soon") is None
-    later = email.utils.formatdate(time.time() + 60, usegmt=True)
-    assert 55 < (retry_after_seconds(later) or 0) <= 60
 
 
 def test_retry_policy_backs_off_exponentially_and_caps_every_wait() -> None:

@@ -7,7 +7,6 @@ shared between organizations.
 
 from __future__ import annotations
 
-import email.utils
 import functools
 import math
 import ssl
@@ -21,6 +20,7 @@ import anyio
 import httpx
 from pydantic import SecretStr
 
+from omni_mcp import retry_after_seconds
 from omni_mcp_linear import __version__
 from omni_mcp_linear.queries import Document
 from omni_mcp_linear.settings import DEFAULT_BASE_URL
@@ -319,7 +319,7 @@ class LinearClient:
         """Linear's own word first (retry-after, then the reset of an exhausted budget), else backoff."""
         wait: float | None = None
         if outcome.response is not None:
-            wait = parse_retry_after(outcome.response.headers.get("retry-after"), time.time())
+            wait = retry_after_seconds(outcome.response.headers.get("retry-after"))
             if wait is None and outcome.rate_limited:
                 wait = self.rate_limit.seconds_until_reset(time.time())
         if wait is None:
@@ -355,21 +355,6 @@ def connection_page(data: Mapping[str, Any], path: Sequence[str]) -> Page:
         end_cursor=info.get("endCursor"),
         total=node.get("totalCount"),
     )
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """`retry-after` as seconds: a number of seconds, or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - now)
 
 
 def _error_from(errors: list[Any], status: int) -> LinearError:

@@ -7,10 +7,8 @@ fit to show the user; the API key never appears in one.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import re
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -18,6 +16,7 @@ from typing import Any, TypeVar
 import anyio
 import httpx
 
+from omni_mcp import retry_after_seconds
 from omni_mcp_perplexity import __version__
 from omni_mcp_perplexity.models import Completion, StreamAssembler, completion_from_json
 from omni_mcp_perplexity.sse import SseEvent, SseParser
@@ -337,21 +336,6 @@ def error_detail(response: httpx.Response) -> str:
         page = _clip(re.sub(r"<[^>]+>", "", found.group(1))) if found else ""
         return f'the server sent an HTML page "{page}"' if page else "the server sent an HTML page"
     return _clip(text)
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After as seconds: a number, or an HTTP date (RFC 9110)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _clip(text: str) -> str:
