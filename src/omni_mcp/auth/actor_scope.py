@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from omni_mcp.auth.credentials import CREDENTIAL_HEADERS, presents_credential
 from omni_mcp.auth.errors import AuthenticationError, InvalidCredential
 from omni_mcp.auth.mode import local_mode_enabled
-from omni_mcp.auth.resource_metadata import is_metadata_path, metadata_url
+from omni_mcp.auth.resource_metadata import bearer_challenge, is_metadata_path, metadata_url
 from omni_mcp.context import Actor
 from omni_mcp.security.errors import send_error
 
@@ -158,12 +158,13 @@ class ActorMiddleware:
             headers = {"retry-after": "5"} if error.status == 503 else {}
             await send_error(scope, receive, send, error.status, error.reason, self.mcp_path, headers)
             return
-        challenge = f'Bearer resource_metadata="{metadata_url(self.runtime.settings, request)}"'
-        message = "Authentication required"
-        if error is not None:
-            description = "".join(c for c in error.reason if c.isprintable() and c not in '"\\')
-            challenge += f', error="invalid_token", error_description="{description}"'
-            message = f"Invalid credential: {error.reason}"
+        reason = error.reason if error is not None else None
+        challenge = bearer_challenge(
+            ("resource_metadata", metadata_url(self.runtime.settings, request)),
+            ("error", "invalid_token" if error is not None else None),
+            ("error_description", reason),
+        )
+        message = "Authentication required" if reason is None else f"Invalid credential: {reason}"
         await send_error(scope, receive, send, 401, message, self.mcp_path, {"www-authenticate": challenge})
 
 

@@ -33,6 +33,17 @@ def metadata_url(settings: Settings, request: Request) -> str:
     return urlunsplit((parts.scheme, parts.netloc, WELL_KNOWN + path, "", ""))
 
 
+def bearer_challenge(*params: tuple[str, str | None]) -> str:
+    """A `WWW-Authenticate: Bearer k="v", ...` value (RFC 6750) from (name, value) pairs in order; pairs
+    whose value is None are left out, and what would break the quoting is dropped from each value."""
+    pairs = [f'{name}="{_quotable(value)}"' for name, value in params if value is not None]
+    return "Bearer " + ", ".join(pairs)
+
+
+def _quotable(value: str) -> str:
+    return "".join(c for c in value if c.isprintable() and c not in '"\\')
+
+
 def metadata_paths(settings: Settings) -> list[str]:
     paths = [WELL_KNOWN, WELL_KNOWN + settings.gateway.path.rstrip("/")]
     if settings.auth.resource:

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from omni_mcp.auth.access import AccessControl
 from omni_mcp.auth.actor_scope import actor_in
-from omni_mcp.auth.resource_metadata import metadata_url
+from omni_mcp.auth.resource_metadata import bearer_challenge, metadata_url
 from omni_mcp.config.effective import OrgConfig, UnknownOrganization
 from omni_mcp.context import Actor
 from omni_mcp.gateway.call_audit import CallAudit
@@ -94,12 +94,12 @@ class PermissionGate:
     ) -> None:
         data: Any = refusal.data
         needed = data.get("permission") if isinstance(data, dict) else None
-        description = "".join(c for c in refusal.message if c.isprintable() and c not in '"\\')
-        challenge = 'Bearer error="insufficient_scope"'
-        if isinstance(needed, str):
-            challenge += f', scope="{needed}"'
-        challenge += f', resource_metadata="{metadata_url(self.runtime.settings, Request(scope))}"'
-        challenge += f', error_description="{description}"'
+        challenge = bearer_challenge(
+            ("error", "insufficient_scope"),
+            ("scope", needed if isinstance(needed, str) else None),
+            ("resource_metadata", metadata_url(self.runtime.settings, Request(scope))),
+            ("error_description", refusal.message),
+        )
         await send_error(
             scope,
             receive,
