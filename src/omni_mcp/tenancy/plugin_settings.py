@@ -69,10 +69,11 @@ def check_operator_settings(
 ) -> None:
     """Refuse to start on operator settings that cannot apply; a plugin not loaded is only logged."""
     problems = []
+    loaded_plugins = set(loaded)
     for plugin, values in operator.items():
         model = models.get(plugin)
         if model is None:
-            if plugin in set(loaded):
+            if plugin in loaded_plugins:
                 problems.append(f"plugin {plugin} has no settings")
             else:
                 logger.warning("[plugins.settings.{}]: no such plugin is loaded; ignored", plugin)
