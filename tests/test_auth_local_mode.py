@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ from omni_mcp.auth.mode import LocalModeNotOnLoopback, local_mode_enabled
 from omni_mcp.default_plugins.api_keys import api_key_service
 from omni_mcp.errors import StartupError
 from omni_mcp.settings import Settings
-from omni_mcp.testing import free_port, make_test_settings, serve_in_thread
+from omni_mcp.testing import TEST_ENCRYPTION_KEY, free_port, make_test_settings, serve_in_thread
 from tests.auth_probe import ProbePlugin
 from tests.sample_plugins import HeaderActorPlugin
 
@@ -53,6 +54,9 @@ def test_local_mode_on_another_interface_stops_start_up(omni_database_url: str) 
 def clean_env(database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMNI_MCP_")}
     env.update(OMNI_MCP_DATABASE__URL=database_url, OMNI_MCP_PLUGINS__ALLOW="[]")
+    # A key of the test's own: a server started here never creates or reads the user's key file (and
+    # on a machine without one, the "generated a new key" warning would come before the line asserted).
+    env["OMNI_MCP_SECURITY__ENCRYPTION_KEYS"] = json.dumps([TEST_ENCRYPTION_KEY])
     return env
 
 
