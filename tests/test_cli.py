@@ -89,7 +89,7 @@ def test_tools_list_reports_a_clash(env: dict[str, str]) -> None:
     env = {**env, "OMNI_MCP_PLUGINS__ALLOW": '["cliplugin", "clash"]'}
     result = omni(env, "tools", "list")
     assert result.returncode == 1
-    assert "tool 'cli_hello' is registered by both plugin 'cliplugin' and plugin 'clash'" in result.stderr
+    assert "tool 'cli_hello' is registered by both plugin 'clash' and plugin 'cliplugin'" in result.stderr
 
 
 def test_bad_setting_exits_with_the_key_named(env: dict[str, str]) -> None:
@@ -196,7 +196,7 @@ def test_serve_refuses_to_start_on_a_clash_naming_both_plugins(env: dict[str, st
     result = omni(env, "serve", "--port", str(free_port()))
     assert result.returncode != 0
     assert (
-        "cannot start: tool 'cli_hello' is registered by both plugin 'cliplugin' and plugin 'clash'"
+        "cannot start: tool 'cli_hello' is registered by both plugin 'clash' and plugin 'cliplugin'"
         in result.stderr
     )
     assert "Traceback" not in result.stderr

@@ -163,3 +163,97 @@ def test_plugins_add_cli_commands(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "hello world\n"
+
+
+class OrderedPlugin:
+    """Records when its lifecycle hooks run, in the shared `events` list."""
+
+    def __init__(self, name: str, events: list[str]) -> None:
+        self.name = name
+        self.events = events
+
+    @hookimpl
+    def startup(self) -> None:
+        self.events.append(f"startup:{self.name}")
+
+    @hookimpl
+    def shutdown(self) -> None:
+        self.events.append(f"shutdown:{self.name}")
+
+
+class TryFirstPlugin(OrderedPlugin):
+    @hookimpl(tryfirst=True)
+    def startup(self) -> None:
+        self.events.append(f"startup:{self.name}")
+
+    @hookimpl(tryfirst=True)
+    def shutdown(self) -> None:
+        self.events.append(f"shutdown:{self.name}")
+
+
+class TryLastPlugin(OrderedPlugin):
+    @hookimpl(trylast=True)
+    def startup(self) -> None:
+        self.events.append(f"startup:{self.name}")
+
+    @hookimpl(trylast=True)
+    def shutdown(self) -> None:
+        self.events.append(f"shutdown:{self.name}")
+
+
+def test_hooks_run_in_pluggys_order_and_shutdown_in_reverse(omni_settings) -> None:  # type: ignore[no-untyped-def]
+    events: list[str] = []
+    plugins = [
+        ("last", TryLastPlugin("last", events)),
+        ("plain-1", OrderedPlugin("plain-1", events)),
+        ("plain-2", OrderedPlugin("plain-2", events)),
+        ("first", TryFirstPlugin("first", events)),
+    ]
+    with serve_in_thread(omni_settings, plugins):
+        started = list(events)
+    # pluggy's own order: tryfirst, then the most recently registered, then trylast.
+    assert started == ["startup:first", "startup:plain-2", "startup:plain-1", "startup:last"]
+    assert events[len(started) :] == [
+        "shutdown:last",
+        "shutdown:plain-1",
+        "shutdown:plain-2",
+        "shutdown:first",
+    ]
+
+
+class OwnerOf:
+    """Every request is the owner of `organization`."""
+
+    def __init__(self, organization: str) -> None:
+        self.organization = organization
+
+    def _actor(self) -> omni_mcp.Actor:
+        return omni_mcp.Actor(id=f"user-{self.organization}", organization=self.organization, role="owner")
+
+
+class PlainOwnerOf(OwnerOf):
+    @hookimpl
+    def actor_from_request(self) -> omni_mcp.Actor:
+        return self._actor()
+
+
+class FirstOwnerOf(OwnerOf):
+    @hookimpl(tryfirst=True)
+    def actor_from_request(self) -> omni_mcp.Actor:
+        return self._actor()
+
+
+@pytest.mark.anyio
+async def test_a_tryfirst_actor_from_request_answers_before_the_others(omni_settings) -> None:  # type: ignore[no-untyped-def]
+    import mcp
+
+    from tests.sample_plugins import CrmPlugin
+
+    # Registered before the plain one: only tryfirst puts it ahead (pluggy asks the latest registered first).
+    plugins = [("first", FirstOwnerOf("acme")), ("plain", PlainOwnerOf("default")), ("crm", CrmPlugin())]
+    with serve_in_thread(omni_settings, plugins) as running:
+        running.configure(lambda t: t.create_organization("acme", actor="test"))
+        running.configure(lambda t: t.set_prompt("acme", "acme_prompt", {"template": "x"}, actor="test"))
+        async with mcp.Client(running.mcp_url, mode="2026-07-28", cache=None) as client:
+            names = {p.name for p in (await client.list_prompts()).prompts}
+    assert "acme_prompt" in names

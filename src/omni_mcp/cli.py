@@ -225,7 +225,7 @@ def build_cli() -> click.Group:
 
 def _each_hook_error(host: Any, group: click.Group) -> list[tuple[str, str]]:
     errors = []
-    for impl in host.manager.hook.register_commands.get_hookimpls():
+    for impl in host.implementations("register_commands"):
         try:
             impl.function(cli=group)
         except Exception as error:  # one plugin's broken command must not break the CLI

@@ -1,6 +1,8 @@
 """Every hook a plugin can implement. A hook is named for what the plugin contributes.
 
 Implementations may be plain functions or coroutines, and may accept any subset of the arguments.
+They are called in pluggy's order (`tryfirst`, then the most recently registered, then `trylast`),
+and each docstring says how the answers combine.
 """
 
 from __future__ import annotations
@@ -30,54 +32,54 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 @hookspec
 def register_tools() -> ToolGroup | Iterable[ToolGroup] | None:
-    """Return the plugin's tool group(s)."""
+    """Return the plugin's tool group(s); every plugin's are collected, a name clash stops start-up."""
 
 
 @hookspec
 def register_prompts() -> Iterable[Prompt] | None:
-    """Return the plugin's default prompts (organizations may override them)."""
+    """Return default prompts (organizations may override them); all collected, a clash stops start-up."""
 
 
 @hookspec
 def register_resources() -> Iterable[Resource | ResourceTemplate] | None:
-    """Return the plugin's default resources and resource templates."""
+    """Return default resources and resource templates; all collected, a clash stops start-up."""
 
 
 @hookspec
 def register_settings() -> type[BaseModel] | None:
-    """Return the pydantic model of the plugin's per-organization settings."""
+    """Return the pydantic model of the plugin's per-organization settings (one per plugin)."""
 
 
 @hookspec
 def register_routes(runtime: Runtime) -> Iterable[BaseRoute] | None:
-    """Return extra Starlette routes to mount in the application."""
+    """Return extra Starlette routes; all are mounted, in pluggy's order (first match wins)."""
 
 
 @hookspec
 def register_commands(cli: click.Group) -> None:
-    """Add click commands to the omni-mcp command line."""
+    """Add click commands to the omni-mcp command line; every plugin is called."""
 
 
 @hookspec
 def startup(runtime: Runtime) -> Any:
-    """Prepare the plugin when the server starts; raising marks the plugin unhealthy."""
+    """Prepare the plugin at start-up, in pluggy's order; raising marks only this plugin unhealthy."""
 
 
 @hookspec
 def shutdown(runtime: Runtime) -> Any:
-    """Release what startup acquired when the server stops."""
+    """Release what startup acquired, in the reverse of startup's order; every plugin is called."""
 
 
 @hookspec
 def actor_from_request(request: Request, runtime: Runtime) -> Actor | None:
-    """Resolve the caller of an HTTP request to an Actor, or None to let the next plugin decide."""
+    """Resolve the caller to an Actor; the first answer that is not None (in pluggy's order) decides."""
 
 
 @hookspec
 def permission_allowed(actor: Actor, permission: str, target: str | None) -> bool | None:
-    """Allow (True) or deny (False) `actor` a permission, optionally on a target; None defers to others."""
+    """Allow (True) or deny (False) a permission; the first non-None answer decides, none means deny."""
 
 
 @hookspec
 def health_check(runtime: Runtime) -> Health | bool | str | None:
-    """Report the plugin's health for /health: True/None healthy, False or a string or Health otherwise."""
+    """Report this plugin's health for /health: True/None healthy; False, a string or Health otherwise."""

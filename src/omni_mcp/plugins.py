@@ -12,6 +12,7 @@ from typing import Any
 import anyio
 import pluggy
 from loguru import logger
+from pluggy import HookImpl
 
 from omni_mcp import hookspecs
 from omni_mcp.__about__ import __version__
@@ -49,15 +50,23 @@ class PluginHost:
     def names(self) -> list[str]:
         return list(self.info)
 
+    def implementations(self, hook_name: str, reverse: bool = False) -> list[HookImpl]:
+        """A hook's implementations in the order pluggy calls them: `tryfirst` ones first, then the most
+        recently registered (entry-point and extra plugins before the core defaults), `trylast` last.
+        `reverse=True` gives the opposite order, for undoing what the forward order set up."""
+        # get_hookimpls() lists them in the opposite order to pluggy's calls.
+        impls = getattr(self.manager.hook, hook_name).get_hookimpls()
+        return list(impls) if reverse else list(reversed(impls))
+
     async def call_each(
-        self, hook_name: str, time_limit: float | None = None, **kwargs: Any
+        self, hook_name: str, time_limit: float | None = None, reverse: bool = False, **kwargs: Any
     ) -> AsyncGenerator[tuple[str, Any, BaseException | None], None]:
-        """Call every implementation of a hook in turn, yielding (plugin, result, error) without raising.
+        """Call every implementation of a hook in pluggy's order (see `implementations`), yielding
+        (plugin, result, error) without raising.
 
         One plugin's failure must not hide the others' answers, and we need to know who answered what.
         """
-        caller = getattr(self.manager.hook, hook_name)
-        for impl in caller.get_hookimpls():  # registration order (pluggy calls them in reverse)
+        for impl in self.implementations(hook_name, reverse=reverse):
             args = {name: kwargs[name] for name in impl.argnames if name in kwargs}
             try:
                 if time_limit is None:  # the common case, and on the request path: no timer to set up

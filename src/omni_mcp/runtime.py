@@ -183,7 +183,8 @@ class Runtime:
         sync_defaults(self.engine, by_plugin)
 
     async def stop(self) -> None:
-        async for name, _result, error in self.plugins.call_each("shutdown", runtime=self):
+        # The reverse of startup's order: what started last may depend on what started first.
+        async for name, _result, error in self.plugins.call_each("shutdown", reverse=True, runtime=self):
             if error is not None:
                 logger.opt(exception=error).warning("plugin {} failed to shut down cleanly", name)
 

@@ -15,7 +15,7 @@ class AccessControl:
     async def allowed(self, actor: Actor, permission: str, target: str | None = None) -> bool:
         """The first answer that is not None decides; no answer at all means no."""
         arguments = {"actor": actor, "permission": permission, "target": target}
-        for impl in reversed(self._plugins.manager.hook.permission_allowed.get_hookimpls()):
+        for impl in self._plugins.implementations("permission_allowed"):
             try:
                 answer = await await_me_maybe(impl.function(**{k: arguments[k] for k in impl.argnames}))
             except Exception as error:  # a broken rule must fail closed, not open

@@ -127,8 +127,9 @@ def _add(target: dict[str, Owned[T]], key: str, owned: Owned[T], kind: str) -> N
     if existing is not None:
         if existing.plugin == owned.plugin:
             raise CapabilityClash(f"plugin {owned.plugin!r} registers {kind} {key!r} twice")
+        first, second = sorted((existing.plugin, owned.plugin))  # the same message whatever the order
         raise CapabilityClash(
-            f"{kind} {key!r} is registered by both plugin {existing.plugin!r} and plugin {owned.plugin!r}; "
+            f"{kind} {key!r} is registered by both plugin {first!r} and plugin {second!r}; "
             "block one of them (plugins.block) or rename it"
         )
     target[key] = owned
