@@ -71,6 +71,11 @@ class DatabaseSettings(_Section):
 class GatewaySettings(_Section):
     path: str = Field("/mcp", pattern=r"^/[A-Za-z0-9/_-]*$", description="Where the MCP endpoint is mounted.")
     tool_timeout: float = Field(60.0, gt=0, description="Seconds a tool call may take before it fails.")
+    request_state_ttl: float = Field(
+        900.0,
+        gt=0,
+        description="Seconds a multi-round requestState stays valid for the caller it was issued to.",
+    )
     max_body_bytes: int = Field(4 * 1024 * 1024, gt=0, description="Largest accepted request body.")
     allowed_origins: list[str] = Field(
         default_factory=lambda: ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],

@@ -33,7 +33,8 @@ class Router:
         self.runtime = runtime
         secret = runtime.settings.gateway.state_secret
         self.sealer = RequestStateSealer(
-            secret.get_secret_value().encode() if secret else secrets.token_bytes(32)
+            secret.get_secret_value().encode() if secret else secrets.token_bytes(32),
+            ttl_seconds=runtime.settings.gateway.request_state_ttl,
         )
 
     async def call_tool(
@@ -160,16 +161,12 @@ class Router:
     ) -> None:
         """Hand the plugin the previous round's answers and the state it issued (after checking our seal)."""
         if params.request_state is not None:
-            context.request_state = self.sealer.open(
-                params.request_state, target=target, organization=context.actor.organization
-            )
+            context.request_state = self.sealer.open(params.request_state, target=target, actor=context.actor)
         context.input_responses = dict(params.input_responses) if params.input_responses else None
 
     def _seal_rounds(self, result: R, context: CallContext, target: str) -> R:
         if isinstance(result, types.InputRequiredResult) and result.request_state is not None:
-            sealed = self.sealer.seal(
-                result.request_state, target=target, organization=context.actor.organization
-            )
+            sealed = self.sealer.seal(result.request_state, target=target, actor=context.actor)
             return result.model_copy(update={"request_state": sealed})
         return result
 
