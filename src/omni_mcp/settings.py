@@ -153,6 +153,12 @@ class AuditSettings(_Section):
 class PluginSettings(_Section):
     allow: list[str] | None = Field(None, description="Only load these entry-point plugins (None = all).")
     block: list[str] = Field(default_factory=list, description="Never load these entry-point plugins.")
+    worker_threads: int = Field(
+        16, gt=0, description="Threads running plugins' synchronous code (a blocking call waits for one)."
+    )
+    stall_warning_seconds: float = Field(
+        1.0, gt=0, description="Log plugin code that keeps the event loop busy this long without yielding."
+    )
     settings: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Operator values of plugins' settings, by plugin: they apply to every organization, "
