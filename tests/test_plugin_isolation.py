@@ -204,8 +204,9 @@ async def test_an_async_tool_holding_the_loop_is_logged_with_its_name_and_durati
     finally:
         logger.remove(sink)
     assert text_of(result) == "spun"
+    # Seen while it lasted (a busy machine may add stalls of its own: look for this one).
     stalled = [m for m in warnings if m.startswith("event loop stalled for")]
-    assert stalled and stalled[0].endswith("running tool 'unruly_spin'")
+    assert any(m.endswith("running tool 'unruly_spin'") for m in stalled), stalled
     held = [m for m in warnings if m.startswith("tool 'unruly_spin' blocked the event loop for ")]
     assert len(held) == 1
     seconds = float(held[0].removeprefix("tool 'unruly_spin' blocked the event loop for ").split()[0])
