@@ -150,6 +150,15 @@ class AuditSettings(_Section):
     batch_size: int = Field(500, gt=0, description="Most call records written in one statement.")
 
 
+class TemplateSettings(_Section):
+    max_template_chars: int = Field(
+        100_000, gt=0, description="Longest prompt template a plugin or an organization may define."
+    )
+    max_rendered_chars: int = Field(
+        1_000_000, gt=0, description="Longest text a template prompt may render (arguments included)."
+    )
+
+
 class PluginSettings(_Section):
     allow: list[str] | None = Field(None, description="Only load these entry-point plugins (None = all).")
     block: list[str] = Field(default_factory=list, description="Never load these entry-point plugins.")
@@ -316,6 +325,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    templates: TemplateSettings = Field(default_factory=TemplateSettings)
     plugins: PluginSettings = Field(default_factory=PluginSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     tenancy: TenancySettings = Field(default_factory=TenancySettings)

@@ -12,7 +12,7 @@ import mcp.types as types
 from loguru import logger
 from mcp.shared.exceptions import MCPError
 
-from omni_mcp.capabilities.prompts import render_template, to_prompt_result
+from omni_mcp.capabilities.prompts import RenderTooLarge, render_template, to_prompt_result
 from omni_mcp.capabilities.resources import ResourceNotFound, to_read_result
 from omni_mcp.capabilities.signatures import ArgumentsError, context_parameter
 from omni_mcp.capabilities.tools import ToolError, error_result, to_call_result
@@ -87,7 +87,13 @@ class Router:
         except ArgumentsError as error:
             raise MCPError(types.INVALID_PARAMS, str(error)) from None
         if prompt.template is not None:
-            return to_prompt_result(prompt, render_template(prompt.template, values))
+            limit = self.runtime.settings.templates.max_rendered_chars
+            try:
+                return to_prompt_result(prompt, render_template(prompt.template, values, limit))
+            except RenderTooLarge as error:
+                raise MCPError(
+                    types.INVALID_PARAMS, f"Prompt '{name}': {error} (templates.max_rendered_chars)"
+                ) from None
         assert prompt.render is not None and owned.plugin is not None
         context = make_context(owned.plugin, name)
         self._open_rounds(context, params, f"prompt:{name}")
