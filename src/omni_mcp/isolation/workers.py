@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import anyio
-import anyio.from_thread
-import anyio.lowlevel
 import anyio.to_thread
 
 T = TypeVar("T")
@@ -39,13 +37,14 @@ class WorkerPool:
         limits = self._limits_here()
         borrower = object()
         await limits.running.acquire_on_behalf_of(borrower)  # cancellable while every thread is busy
-        token = anyio.lowlevel.current_token()
+        loop = get_running_loop()
         lock = threading.Lock()
         state = ["waiting"]  # -> "running" (the thread frees its place) or "dropped" (we free it)
 
         def free_place() -> None:
+            # Without waiting for the loop: the thread is done either way.
             with contextlib.suppress(RuntimeError):  # RuntimeError: the loop has ended, nothing to free
-                anyio.from_thread.run_sync(limits.running.release_on_behalf_of, borrower, token=token)
+                loop.call_soon_threadsafe(limits.running.release_on_behalf_of, borrower)
 
         def work() -> T:
             with lock:
