@@ -28,11 +28,11 @@ def contained() -> Iterator[None]:
     try:
         yield
     except (SystemExit, KeyboardInterrupt) as error:
-        raise PluginEscape(error) from None
+        raise PluginEscape(error) from error  # the plugin's traceback stays in the log
     except asyncio.CancelledError as error:
         if being_cancelled():
             raise
-        raise PluginEscape(error) from None
+        raise PluginEscape(error) from error  # the plugin's traceback stays in the log
 
 
 def being_cancelled() -> bool:
