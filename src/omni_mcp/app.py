@@ -89,6 +89,8 @@ def create_app(
                 # Other processes' configuration changes (PostgreSQL NOTIFY / Redis) invalidate our cache.
                 background.start_soon(runtime.broadcast.listen, runtime.organization_changed)
                 background.start_soon(runtime.auditor.run)
+                # Plugin code that holds the event loop is logged by name (see omni_mcp.isolation).
+                background.start_soon(runtime.plugins.runner.watchdog.watch)
                 endpoint.app = PermissionGate(
                     manager.handle_request, runtime=runtime, mcp_path=settings.gateway.path
                 )

@@ -16,6 +16,7 @@ from pluggy import HookImpl
 
 from omni_mcp import hookspecs
 from omni_mcp.__about__ import __version__
+from omni_mcp.isolation.runner import PluginRunner
 from omni_mcp.settings import PluginSettings
 
 ENTRY_POINT_GROUP = "omni_mcp"
@@ -42,6 +43,8 @@ class PluginHost:
     manager: pluggy.PluginManager
     info: dict[str, PluginInfo] = field(default_factory=dict)
     load_errors: dict[str, str] = field(default_factory=dict)
+    runner: PluginRunner = field(default_factory=PluginRunner)
+    """Runs plugins' code: sync code in a bounded thread pool, escapes (SystemExit...) contained."""
 
     @property
     def hook(self) -> Any:
@@ -70,14 +73,23 @@ class PluginHost:
             args = {name: kwargs[name] for name in impl.argnames if name in kwargs}
             try:
                 if time_limit is None:  # the common case, and on the request path: no timer to set up
-                    result = await await_me_maybe(impl.function(**args))
+                    result = await self.call_impl(hook_name, impl, args)
                 else:
                     with anyio.fail_after(time_limit):
-                        result = await await_me_maybe(impl.function(**args))
+                        result = await self.call_impl(hook_name, impl, args)
             except Exception as error:  # a plugin's bug is reported, never fatal
                 yield impl.plugin_name, None, error
             else:
                 yield impl.plugin_name, result, None
+
+    async def call_impl(self, hook_name: str, impl: pluggy.HookImpl, arguments: dict[str, Any]) -> Any:
+        """One plugin's implementation of a hook. The core's own run inline; any other plugin's through
+        the runner, so a blocking sync hook cannot stall the event loop nor a SystemExit stop the process."""
+        info = self.info.get(impl.plugin_name)
+        if info is not None and info.source == "core":
+            return await await_me_maybe(impl.function(**arguments))
+        what = f"hook {hook_name} of plugin {impl.plugin_name}"
+        return await self.runner.run(what, impl.function, **arguments)
 
 
 async def await_me_maybe(value: Any) -> Any:
@@ -96,7 +108,7 @@ def get_plugin_manager(
     settings = settings or PluginSettings()
     manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     manager.add_hookspecs(hookspecs)
-    host = PluginHost(manager)
+    host = PluginHost(manager, runner=PluginRunner(settings.worker_threads, settings.stall_warning_seconds))
     for module_name in DEFAULT_PLUGINS:
         manager.register(importlib.import_module(module_name), name=module_name)
         host.info[module_name] = PluginInfo(module_name, __version__, "core", "omni-mcp")

@@ -92,7 +92,9 @@ class Runtime:
     async def prepare(self) -> Collected:
         """Collect what plugins contribute (a clash raises) and set up the configuration service."""
         if self._collected is None:
-            collected = await collect_capabilities(self.plugins)
+            collected = await collect_capabilities(
+                self.plugins, max_template_chars=self.settings.templates.max_template_chars
+            )
             check_operator_settings(
                 self.settings.plugins.settings, collected.capabilities.settings_models, self.plugins.info
             )
@@ -137,6 +139,7 @@ class Runtime:
                 servers_enabled_by_default=self.settings.tenancy.servers_enabled_by_default,
                 code_prompts=lambda: set(self.capabilities.prompts),
                 operator_settings=self.settings.plugins.settings,
+                max_template_chars=self.settings.templates.max_template_chars,
             )
         return self._tenancy
 

@@ -71,6 +71,11 @@ class DatabaseSettings(_Section):
 class GatewaySettings(_Section):
     path: str = Field("/mcp", pattern=r"^/[A-Za-z0-9/_-]*$", description="Where the MCP endpoint is mounted.")
     tool_timeout: float = Field(60.0, gt=0, description="Seconds a tool call may take before it fails.")
+    request_state_ttl: float = Field(
+        900.0,
+        gt=0,
+        description="Seconds a multi-round requestState stays valid for the caller it was issued to.",
+    )
     max_body_bytes: int = Field(4 * 1024 * 1024, gt=0, description="Largest accepted request body.")
     allowed_origins: list[str] = Field(
         default_factory=lambda: ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
@@ -145,9 +150,24 @@ class AuditSettings(_Section):
     batch_size: int = Field(500, gt=0, description="Most call records written in one statement.")
 
 
+class TemplateSettings(_Section):
+    max_template_chars: int = Field(
+        100_000, gt=0, description="Longest prompt template a plugin or an organization may define."
+    )
+    max_rendered_chars: int = Field(
+        1_000_000, gt=0, description="Longest text a template prompt may render (arguments included)."
+    )
+
+
 class PluginSettings(_Section):
     allow: list[str] | None = Field(None, description="Only load these entry-point plugins (None = all).")
     block: list[str] = Field(default_factory=list, description="Never load these entry-point plugins.")
+    worker_threads: int = Field(
+        16, gt=0, description="Threads running plugins' synchronous code (a blocking call waits for one)."
+    )
+    stall_warning_seconds: float = Field(
+        1.0, gt=0, description="Log plugin code that keeps the event loop busy this long without yielding."
+    )
     settings: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Operator values of plugins' settings, by plugin: they apply to every organization, "
@@ -305,6 +325,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    templates: TemplateSettings = Field(default_factory=TemplateSettings)
     plugins: PluginSettings = Field(default_factory=PluginSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     tenancy: TenancySettings = Field(default_factory=TenancySettings)

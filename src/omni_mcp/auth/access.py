@@ -5,7 +5,7 @@ from __future__ import annotations
 from loguru import logger
 
 from omni_mcp.context import Actor
-from omni_mcp.plugins import PluginHost, await_me_maybe
+from omni_mcp.plugins import PluginHost
 
 
 class AccessControl:
@@ -17,7 +17,8 @@ class AccessControl:
         arguments = {"actor": actor, "permission": permission, "target": target}
         for impl in self._plugins.implementations("permission_allowed"):
             try:
-                answer = await await_me_maybe(impl.function(**{k: arguments[k] for k in impl.argnames}))
+                given = {k: arguments[k] for k in impl.argnames}
+                answer = await self._plugins.call_impl("permission_allowed", impl, given)
             except Exception as error:  # a broken rule must fail closed, not open
                 logger.opt(exception=error).error("plugin {} failed a permission check", impl.plugin_name)
                 return False

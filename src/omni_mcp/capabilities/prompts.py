@@ -82,8 +82,20 @@ def template_placeholders(template: str) -> set[str]:
     return {m.group(1) for m in _PLACEHOLDER.finditer(template) if m.group(1)}
 
 
-def render_template(template: str, arguments: Mapping[str, str]) -> str:
-    """Substitute ``{name}`` placeholders by plain text replacement: no format specs, no attribute access."""
+class RenderTooLarge(ValueError):
+    """The rendered text would be longer than allowed; found before any of it is built."""
+
+
+def render_template(template: str, arguments: Mapping[str, str], max_chars: int | None = None) -> str:
+    """Substitute ``{name}`` placeholders by plain text replacement: no format specs, no attribute access.
+
+    With `max_chars`, the length is counted first, so one long argument used many times cannot make the
+    server build a huge string (a RenderTooLarge says how long it would have been).
+    """
+    if max_chars is not None:
+        size = rendered_length(template, arguments)
+        if size > max_chars:
+            raise RenderTooLarge(f"it would render {size} characters, more than the limit of {max_chars}")
 
     def substitute(match: re.Match[str]) -> str:
         matched = match.group(0)
@@ -94,6 +106,15 @@ def render_template(template: str, arguments: Mapping[str, str]) -> str:
         return str(arguments.get(match.group(1), ""))
 
     return _PLACEHOLDER.sub(substitute, template)
+
+
+def rendered_length(template: str, arguments: Mapping[str, str]) -> int:
+    """How long `render_template(template, arguments)` would be, without rendering it."""
+    size = len(template)
+    for match in _PLACEHOLDER.finditer(template):
+        name = match.group(1)
+        size += (len(str(arguments.get(name, ""))) if name else 1) - len(match.group(0))
+    return size
 
 
 def to_prompt_result(prompt: Prompt, value: Any) -> types.GetPromptResult | types.InputRequiredResult:

@@ -13,6 +13,13 @@ from pydantic import BaseModel
 from omni_mcp.capabilities.prompts import Prompt
 from omni_mcp.capabilities.resources import Resource, ResourceTemplate
 from omni_mcp.capabilities.tools import ToolDefinition, ToolGroup
+from omni_mcp.capabilities.validation import (
+    InvalidName,
+    check_prompt_name,
+    check_resource_uri,
+    check_template_size,
+    check_uri_template,
+)
 from omni_mcp.errors import StartupError
 from omni_mcp.plugins import PluginHost
 
@@ -69,8 +76,9 @@ class Collected:
     failed: dict[str, str]  # plugin -> why its contributions could not be collected
 
 
-async def collect_capabilities(host: PluginHost) -> Collected:
-    """Ask every plugin once for what it contributes. A clash raises; a failing plugin is marked."""
+async def collect_capabilities(host: PluginHost, *, max_template_chars: int | None = None) -> Collected:
+    """Ask every plugin once for what it contributes. A clash raises; a failing plugin is marked (as is
+    one contributing a prompt or resource that may not exist: a bad name, URI or oversized template)."""
     found = CapabilityMap()
     failed: dict[str, str] = {}
 
@@ -97,6 +105,13 @@ async def collect_capabilities(host: PluginHost) -> Collected:
             if not isinstance(prompt, Prompt):
                 fail(plugin, "register_prompts", f"returned {type(prompt).__name__}, expected Prompt")
                 continue
+            try:
+                check_prompt_name(prompt.name)
+                if prompt.template is not None and max_template_chars is not None:
+                    check_template_size(prompt.name, prompt.template, max_template_chars)
+            except InvalidName as invalid:
+                fail(plugin, "register_prompts", str(invalid))
+                continue
             _add(found.prompts, prompt.name, Owned(plugin, prompt), "prompt")
 
     async for plugin, result, error in host.call_each("register_resources"):
@@ -104,6 +119,14 @@ async def collect_capabilities(host: PluginHost) -> Collected:
             fail(plugin, "register_resources", error)
             continue
         for resource in _as_list(result):
+            try:
+                if isinstance(resource, Resource):
+                    check_resource_uri(resource.uri)
+                elif isinstance(resource, ResourceTemplate):
+                    check_uri_template(resource.uri_template)
+            except InvalidName as invalid:
+                fail(plugin, "register_resources", str(invalid))
+                continue
             if isinstance(resource, Resource):
                 _add(found.resources, resource.uri, Owned(plugin, resource), "resource")
             elif isinstance(resource, ResourceTemplate):

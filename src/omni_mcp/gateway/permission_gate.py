@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_REQUEST
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -24,6 +25,7 @@ from omni_mcp.auth.resource_metadata import bearer_challenge, metadata_url
 from omni_mcp.config.effective import OrgConfig, UnknownOrganization
 from omni_mcp.context import Actor
 from omni_mcp.gateway.call_audit import CallAudit
+from omni_mcp.gateway.request_ids import SessionRequestIds
 from omni_mcp.gateway.visibility import Visibility
 from omni_mcp.runtime import Runtime
 from omni_mcp.security.errors import send_error
@@ -40,6 +42,7 @@ class PermissionGate:
         self.mcp_path = mcp_path
         self.visibility = Visibility(AccessControl(runtime.plugins), runtime.capabilities)
         self.audit = CallAudit(runtime.auditor)
+        self.request_ids = SessionRequestIds()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         actor = actor_in(scope)
@@ -52,7 +55,12 @@ class PermissionGate:
         request = parse_request(body)
         refusal = await self._refusal(actor, request) if request is not None else None
         if refusal is None:
-            await self.app(scope, replay(body, receive), send)
+            with self.request_ids.claimed(scope, request) as free:
+                if free:
+                    await self.app(scope, replay(body, receive), send)
+                else:
+                    assert request is not None
+                    await self._refuse_duplicate(scope, receive, send, request)
             return
         assert request is not None
         await self._refuse(scope, receive, send, request, refusal)
@@ -112,6 +120,22 @@ class PermissionGate:
             read_request_id=False,
             request_id=request.id,
             data=data,
+        )
+
+    async def _refuse_duplicate(
+        self, scope: Scope, receive: Receive, send: Send, request: JsonRpcRequest
+    ) -> None:
+        message = f"Request id {request.id!r} is already used by a request in progress in this session"
+        await send_error(
+            scope,
+            receive,
+            send,
+            409,
+            message,
+            self.mcp_path,
+            code=INVALID_REQUEST,
+            read_request_id=False,
+            request_id=request.id,
         )
 
 

@@ -12,14 +12,14 @@ import mcp.types as types
 from loguru import logger
 from mcp.shared.exceptions import MCPError
 
-from omni_mcp.capabilities.prompts import render_template, to_prompt_result
+from omni_mcp.capabilities.prompts import RenderTooLarge, render_template, to_prompt_result
 from omni_mcp.capabilities.resources import ResourceNotFound, to_read_result
 from omni_mcp.capabilities.signatures import ArgumentsError, context_parameter
 from omni_mcp.capabilities.tools import ToolError, error_result, to_call_result
 from omni_mcp.config.effective import OrgConfig, Owned
 from omni_mcp.context import CallContext
 from omni_mcp.gateway.request_state import RequestStateSealer
-from omni_mcp.plugins import await_me_maybe
+from omni_mcp.isolation.escapes import PluginEscape
 from omni_mcp.runtime import Runtime
 
 R = TypeVar("R")
@@ -31,9 +31,11 @@ ContextFactory = Callable[[str, str], CallContext]
 class Router:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.runner = runtime.plugins.runner
         secret = runtime.settings.gateway.state_secret
         self.sealer = RequestStateSealer(
-            secret.get_secret_value().encode() if secret else secrets.token_bytes(32)
+            secret.get_secret_value().encode() if secret else secrets.token_bytes(32),
+            ttl_seconds=runtime.settings.gateway.request_state_ttl,
         )
 
     async def call_tool(
@@ -57,7 +59,7 @@ class Router:
         context.deadline = time.monotonic() + timeout
         try:
             with anyio.fail_after(timeout):
-                value = await await_me_maybe(tool.handler(**kwargs))
+                value = await self.runner.run(f"tool '{name}'", tool.handler, **kwargs)
             return self._seal_rounds(to_call_result(value), context, f"tool:{name}")
         except ToolError as error:
             return error_result(str(error) or f"Tool '{name}' failed")
@@ -68,7 +70,7 @@ class Router:
             raise  # the plugin asked for a protocol error on purpose
         except Exception as error:
             context.logger.opt(exception=error).error("tool {} raised", name)
-            return error_result(f"Tool '{name}' failed: {type(error).__name__}: {error}")
+            return error_result(f"Tool '{name}' failed: {_failure(error)}")
         finally:
             context.logger.debug("tool {} took {:.1f} ms", name, (time.perf_counter() - started) * 1000)
 
@@ -85,13 +87,17 @@ class Router:
         except ArgumentsError as error:
             raise MCPError(types.INVALID_PARAMS, str(error)) from None
         if prompt.template is not None:
-            return to_prompt_result(prompt, render_template(prompt.template, values))
+            limit = self.runtime.settings.templates.max_rendered_chars
+            try:
+                return to_prompt_result(prompt, render_template(prompt.template, values, limit))
+            except RenderTooLarge as error:
+                raise MCPError(
+                    types.INVALID_PARAMS, f"Prompt '{name}': {error} (templates.max_rendered_chars)"
+                ) from None
         assert prompt.render is not None and owned.plugin is not None
         context = make_context(owned.plugin, name)
         self._open_rounds(context, params, f"prompt:{name}")
-        value = await self._guarded(
-            f"prompt '{name}'", _call_with_context(prompt.render, context, values), context
-        )
+        value = await self._guarded(f"prompt '{name}'", prompt.render, values, context)
         return self._seal_rounds(to_prompt_result(prompt, value), context, f"prompt:{name}")
 
     async def read_resource(
@@ -106,9 +112,7 @@ class Router:
                 return to_read_result(uri, resource.mime_type, resource.blob)
             assert resource.read is not None and fixed.plugin is not None
             context = make_context(fixed.plugin, uri)
-            value = await self._guarded(
-                f"resource '{uri}'", _call_with_context(resource.read, context, {}), context
-            )
+            value = await self._guarded(f"resource '{uri}'", resource.read, {}, context)
             return to_read_result(uri, resource.mime_type, value)
         found = _find_template(org, uri)
         if found is None:
@@ -116,8 +120,7 @@ class Router:
         owned, variables = found
         assert owned.plugin is not None
         context = make_context(owned.plugin, uri)
-        call = _call_with_context(owned.item.read, context, variables)
-        value = await self._guarded(f"resource '{uri}'", call, context)
+        value = await self._guarded(f"resource '{uri}'", owned.item.read, variables, context)
         return to_read_result(uri, owned.item.mime_type, value)
 
     async def complete(
@@ -147,11 +150,14 @@ class Router:
             context_param = context_parameter(completer) if plugin is not None else None
             extra = {context_param: make_context(plugin, target)} if context_param and plugin else {}
             with anyio.fail_after(self.runtime.settings.gateway.tool_timeout):
-                completed = completer(argument, value, dict(context_arguments), **extra)
-                values = list(await await_me_maybe(completed))
+                completed = await self.runner.run(
+                    f"completion of {target}", completer, argument, value, dict(context_arguments), **extra
+                )
+                values = list(completed)
         except Exception as error:
             logger.opt(exception=error).warning("completion for {} failed", argument)
-            raise MCPError(types.INTERNAL_ERROR, f"Completion failed: {type(error).__name__}") from None
+            kind = type(error.original if isinstance(error, PluginEscape) else error).__name__
+            raise MCPError(types.INTERNAL_ERROR, f"Completion failed: {kind}") from None
         limited = [str(v) for v in values[:100]]
         return types.Completion(values=limited, total=len(values), has_more=len(values) > 100)
 
@@ -160,26 +166,28 @@ class Router:
     ) -> None:
         """Hand the plugin the previous round's answers and the state it issued (after checking our seal)."""
         if params.request_state is not None:
-            context.request_state = self.sealer.open(
-                params.request_state, target=target, organization=context.actor.organization
-            )
+            context.request_state = self.sealer.open(params.request_state, target=target, actor=context.actor)
         context.input_responses = dict(params.input_responses) if params.input_responses else None
 
     def _seal_rounds(self, result: R, context: CallContext, target: str) -> R:
         if isinstance(result, types.InputRequiredResult) and result.request_state is not None:
-            sealed = self.sealer.seal(
-                result.request_state, target=target, organization=context.actor.organization
-            )
+            sealed = self.sealer.seal(result.request_state, target=target, actor=context.actor)
             return result.model_copy(update={"request_state": sealed})
         return result
 
-    async def _guarded(self, what: str, call: Callable[[], Any], context: CallContext) -> Any:
+    async def _guarded(
+        self, what: str, fn: Callable[..., Any], values: Mapping[str, Any], context: CallContext
+    ) -> Any:
         """Run plugin code for a prompt or resource; a failure is a JSON-RPC error, never a crash."""
         timeout = self.runtime.settings.gateway.tool_timeout
         context.deadline = time.monotonic() + timeout
+        kwargs = dict(values)
+        context_param = context_parameter(fn)
+        if context_param is not None:
+            kwargs[context_param] = context
         try:
             with anyio.fail_after(timeout):
-                return await await_me_maybe(call())
+                return await self.runner.run(what, fn, **kwargs)
         except MCPError:
             raise
         except ResourceNotFound as error:
@@ -196,7 +204,7 @@ class Router:
             ) from None
         except Exception as error:
             context.logger.opt(exception=error).error("{} failed", what)
-            raise MCPError(types.INTERNAL_ERROR, f"{what} failed: {type(error).__name__}: {error}") from None
+            raise MCPError(types.INTERNAL_ERROR, f"{what} failed: {_failure(error)}") from None
 
 
 def _find_template(org: OrgConfig, uri: str) -> tuple[Owned, dict[str, str | list[str]]] | None:
@@ -207,11 +215,6 @@ def _find_template(org: OrgConfig, uri: str) -> tuple[Owned, dict[str, str | lis
     return None
 
 
-def _call_with_context(
-    fn: Callable[..., Any], context: CallContext, values: Mapping[str, Any]
-) -> Callable[[], Any]:
-    kwargs = dict(values)
-    context_param = context_parameter(fn)
-    if context_param is not None:
-        kwargs[context_param] = context
-    return lambda: fn(**kwargs)
+def _failure(error: Exception) -> str:
+    """What went wrong, for the client: the exception type and message (the escaped one, if contained)."""
+    return str(error) if isinstance(error, PluginEscape) else f"{type(error).__name__}: {error}"

@@ -10,7 +10,8 @@ import mcp.types as types
 from loguru import logger
 from mcp.server.caching import CacheableMethod, CacheHint
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
-from mcp.server.lowlevel.server import Server
+from mcp.server.lowlevel.server import NotificationOptions, Server
+from mcp.server.models import InitializationOptions
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
@@ -42,6 +43,27 @@ CACHE_HINTS: dict[CacheableMethod, CacheHint] = {
     "resources/templates/list": CacheHint(ttl_ms=10_000, scope="private"),
     "resources/read": CacheHint(ttl_ms=0, scope="private"),
 }
+
+
+class GatewayServer(Server[Any]):
+    """The SDK server, saying in `initialize` that tool, prompt and resource lists change.
+
+    They do: configuration changes and plugins send `notifications/*/list_changed` (see ChangeEvents), and a
+    client that honours the flag would otherwise ignore them. (`server/discover` derives it by itself.)
+    """
+
+    def create_initialization_options(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+        extensions: dict[str, dict[str, Any]] | None = None,
+    ) -> InitializationOptions:
+        every_list_changes = NotificationOptions(
+            prompts_changed=True, resources_changed=True, tools_changed=True
+        )
+        return super().create_initialization_options(
+            notification_options or every_list_changes, experimental_capabilities, extensions
+        )
 
 
 def build_mcp_server(runtime: Runtime) -> Server[Any]:
@@ -151,7 +173,7 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
         tool = runtime.capabilities.listed_tools.get(name)
         return tool.input_schema if tool else None
 
-    server: Server[Any] = Server(
+    server = GatewayServer(
         "omni-mcp",
         version=runtime.version,
         title="omni-mcp gateway",

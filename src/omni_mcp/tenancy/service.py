@@ -18,6 +18,12 @@ from sqlmodel import Session, select
 
 from omni_mcp.audit.record import record_change
 from omni_mcp.capabilities.prompts import Prompt, PromptArgument
+from omni_mcp.capabilities.validation import (
+    InvalidName,
+    check_prompt_name,
+    check_resource_uri,
+    check_template_size,
+)
 from omni_mcp.config.defaults import prompt_arguments_json
 from omni_mcp.config.models import DefaultPrompt, OrganizationPrompt, OrganizationResource
 from omni_mcp.db.models import McpServer, utcnow
@@ -53,6 +59,7 @@ class TenancyService:
         servers_enabled_by_default: bool = True,
         code_prompts: Callable[[], set[str]] = set,
         operator_settings: Mapping[str, Mapping[str, Any]] | None = None,
+        max_template_chars: int | None = None,
     ) -> None:
         """`announce` runs inside each change's transaction, `after_commit` once it committed.
 
@@ -60,6 +67,7 @@ class TenancyService:
         `operator_settings` are the operator's plugin settings, which organizations cannot change.
         """
         self._operator_settings = operator_settings or {}
+        self._max_template_chars = max_template_chars
         self.engine = engine
         self._code_prompts = code_prompts
         self._default_enabled = servers_enabled_by_default
@@ -267,6 +275,8 @@ class TenancyService:
     def set_prompt(self, slug: str, name: str, spec: Mapping[str, Any], *, actor: str) -> dict[str, Any]:
         """Add an org prompt, or override the default of that name; `spec` is the documented file format."""
         prompt = _prompt_from_spec(name, spec)
+        if self._max_template_chars is not None and prompt.template is not None:
+            _checked(check_template_size, name, prompt.template, self._max_template_chars)
 
         def change(row: Any) -> None:
             row.hidden = False
@@ -278,6 +288,8 @@ class TenancyService:
         return self._write_own(slug, OrganizationPrompt, "name", name, _prompt_view, change, actor=actor)
 
     def hide_prompt(self, slug: str, name: str, *, actor: str) -> dict[str, Any]:
+        _checked(check_prompt_name, name)
+
         def check(session: Session, row: Any) -> None:
             exists = (
                 name in self._code_prompts()
@@ -306,6 +318,7 @@ class TenancyService:
     # resources
 
     def set_resource(self, slug: str, uri: str, spec: Mapping[str, Any], *, actor: str) -> dict[str, Any]:
+        _checked(check_resource_uri, uri)
         text = spec.get("text")
         if not isinstance(text, str):
             raise ConfigError("a resource needs 'text' (a string)")
@@ -322,6 +335,7 @@ class TenancyService:
         return self._write_own(slug, OrganizationResource, "uri", uri, _resource_view, change, actor=actor)
 
     def hide_resource(self, slug: str, uri: str, *, actor: str) -> dict[str, Any]:
+        _checked(check_resource_uri, uri)
         return self._write_own(
             slug, OrganizationResource, "uri", uri, _resource_view, _hide, actor=actor, action="hide"
         )
@@ -462,8 +476,17 @@ def _check_keys(spec: Mapping[str, Any], allowed: set[str], what: str) -> None:
         raise ConfigError(f"unknown {what} field {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}")
 
 
+def _checked(check: Callable[..., str], *args: Any) -> None:
+    """Run a validation check; what it refuses is a ConfigError, like any other bad configuration."""
+    try:
+        check(*args)
+    except InvalidName as error:
+        raise ConfigError(str(error)) from None
+
+
 def _prompt_from_spec(name: str, spec: Mapping[str, Any]) -> Prompt:
     _check_keys(spec, {"title", "description", "template", "arguments"}, "prompt")
+    _checked(check_prompt_name, name)
     template = spec.get("template")
     if not isinstance(template, str) or not template.strip():
         raise ConfigError("a prompt needs 'template' (a non-empty string)")
