@@ -374,6 +374,11 @@ def load_settings(config_file: Path | str | None = None, **overrides: dict[str, 
             (Settings,),
             {"model_config": SettingsConfigDict(**{**Settings.model_config, "toml_file": path})},
         )
+    from omni_mcp.settings_suggest import stray_environment_variables
+
+    stray = stray_environment_variables(os.environ, Settings, ENV_PREFIX)
+    if stray:
+        raise SettingsError("invalid settings in the environment:\n  " + "\n  ".join(stray))
     flags = {
         section: {k: v for k, v in values.items() if v is not None} for section, values in overrides.items()
     }

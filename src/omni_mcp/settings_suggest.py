@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -34,3 +34,19 @@ def did_you_mean(root: type[BaseModel], loc: Sequence[Any]) -> str:
     if not close:
         return ""
     return f" (did you mean '{'.'.join([*map(str, loc[:-1]), close[0]])}'?)"
+
+
+def stray_environment_variables(environ: Mapping[str, str], root: type[BaseModel], prefix: str) -> list[str]:
+    """One line per `PREFIX<SECTION>__<KEY>` variable whose section does not exist (pydantic-settings
+    ignores those silently, so a typo would quietly leave the default in force)."""
+    problems = []
+    for name in sorted(environ):
+        if not name.upper().startswith(prefix) or "__" not in name[len(prefix) :]:
+            continue
+        section = name[len(prefix) :].split("__", 1)[0].lower()
+        if section in root.model_fields:
+            continue
+        close = difflib.get_close_matches(section, list(root.model_fields), n=1, cutoff=0.6)
+        hint = f" (did you mean {prefix}{close[0].upper()}__...?)" if close else ""
+        problems.append(f"environment variable {name} names no settings section '{section}'{hint}")
+    return problems
