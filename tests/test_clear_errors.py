@@ -25,7 +25,12 @@ def env() -> Iterator[dict[str, str]]:
 
 def omni(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "omni_mcp", *args], env=env, capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "omni_mcp", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 

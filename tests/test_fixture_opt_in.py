@@ -22,7 +22,9 @@ except importlib.metadata.PackageNotFoundError:
 def test_the_fixture_loads_only_when_plugins_allow_names_it() -> None:
     assert "conformance" not in get_plugin_manager(PluginSettings()).info
     assert "conformance" not in get_plugin_manager(PluginSettings(allow=["linear"])).info
-    assert get_plugin_manager(PluginSettings(allow=["conformance"])).info["conformance"].source == "entry point"
+    assert (
+        get_plugin_manager(PluginSettings(allow=["conformance"])).info["conformance"].source == "entry point"
+    )
     blocked = get_plugin_manager(PluginSettings(allow=["conformance"], block=["conformance"]))
     assert "conformance" not in blocked.info
 
@@ -38,4 +40,6 @@ def test_a_plain_install_lists_no_fixture_tools() -> None:
     )
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
-    assert not [row["name"] for row in rows if row["name"].startswith("test_") or row["plugin"] == "conformance"]
+    assert not [
+        row["name"] for row in rows if row["name"].startswith("test_") or row["plugin"] == "conformance"
+    ]

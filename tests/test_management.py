@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import anyio
 import mcp
@@ -39,7 +40,7 @@ def run(omni_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Run:
     return invoke
 
 
-def ok(result: Result) -> object:
+def ok(result: Result) -> Any:
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
 
@@ -49,14 +50,19 @@ def test_rename_keeps_members_keys_and_is_audited(run: Run) -> None:
     ok(run("member", "add", "acme", "user_1", "--role", "admin", "--json"))
     key = ok(run("apikey", "create", "acme", "--role", "member", "--json"))
     renamed = ok(run("org", "rename", "acme", "acme-corp", "--name", "Acme Corp", "--yes", "--json"))
-    assert renamed == {"id": renamed["id"], "slug": "acme-corp", "name": "Acme Corp", "audit_arguments": False}  # type: ignore[index]
+    assert renamed == {
+        "id": renamed["id"],
+        "slug": "acme-corp",
+        "name": "Acme Corp",
+        "audit_arguments": False,
+    }
     assert ok(run("member", "list", "acme-corp", "--json")) == [
         {"user": "user_1", "role": "admin", "permissions": []}
     ]
-    assert [k["id"] for k in ok(run("apikey", "list", "acme-corp", "--json"))] == [key["id"]]  # type: ignore[index, union-attr]
+    assert [k["id"] for k in ok(run("apikey", "list", "acme-corp", "--json"))] == [key["id"]]
     gone = run("member", "list", "acme")
     assert gone.exit_code == 1 and "no organization 'acme'" in gone.output
-    [entry] = ok(run("audit", "changes", "--action", "rename", "--json"))  # type: ignore[misc]
+    [entry] = ok(run("audit", "changes", "--action", "rename", "--json"))
     assert (entry["organization"], entry["actor"], entry["entity_id"]) == ("acme-corp", "cli", "acme-corp")
     assert (entry["before"]["slug"], entry["after"]["slug"]) == ("acme", "acme-corp")
 
@@ -74,10 +80,10 @@ def test_destructive_commands_ask_first(run: Run) -> None:
     ok(run("org", "create", "acme", "--json"))
     declined = run("org", "delete", "acme", input="n\n")
     assert declined.exit_code == 1 and "nothing changed (confirm with --yes)" in declined.output
-    assert "acme" in [o["slug"] for o in ok(run("org", "list", "--json"))]  # type: ignore[union-attr]
+    assert "acme" in [o["slug"] for o in ok(run("org", "list", "--json"))]
     accepted = run("org", "delete", "acme", input="y\n")
     assert accepted.exit_code == 0, accepted.output
-    assert "acme" not in [o["slug"] for o in ok(run("org", "list", "--json"))]  # type: ignore[union-attr]
+    assert "acme" not in [o["slug"] for o in ok(run("org", "list", "--json"))]
 
 
 def test_delete_removes_everything_of_the_organization_but_its_change_audit(run: Run, tmp_path: Path) -> None:
@@ -90,17 +96,17 @@ def test_delete_removes_everything_of_the_organization_but_its_change_audit(run:
     spec.write_text('template = "hello"\n')
     ok(run("prompt", "set", "acme", "greet", "--file", str(spec), "--json"))
     deleted = ok(run("org", "delete", "acme", "--yes", "--json"))
-    assert deleted["slug"] == "acme"  # type: ignore[index]
+    assert deleted["slug"] == "acme"
     for command in (["member", "list", "acme"], ["apikey", "list", "acme"], ["prompt", "list", "acme"]):
         result = run(*command)
         assert result.exit_code == 1 and "no organization 'acme'" in result.output
     assert ok(run("member", "list", "globex", "--json")) == [
         {"user": "user_1", "role": "owner", "permissions": []}
     ]
-    [entry] = ok(run("audit", "changes", "--action", "delete", "--json"))  # type: ignore[misc]
+    [entry] = ok(run("audit", "changes", "--action", "delete", "--json"))
     assert (entry["organization"], entry["entity_type"], entry["entity_id"]) == (None, "organization", "acme")
     history = ok(run("audit", "changes", "--json", "--limit", "100"))
-    assert any(e["entity_type"] == "prompt" and e["entity_id"] == "greet" for e in history)  # type: ignore[union-attr, index]
+    assert any(e["entity_type"] == "prompt" and e["entity_id"] == "greet" for e in history)
 
 
 def test_remove_a_member_and_change_a_role(run: Run) -> None:
@@ -110,12 +116,12 @@ def test_remove_a_member_and_change_a_role(run: Run) -> None:
     promoted = ok(run("member", "role", "acme", "user_1", "admin", "--json"))
     assert promoted == {"user": "user_1", "role": "admin", "permissions": ["x:y"]}
     ok(run("member", "remove", "acme", "user_2", "--yes", "--json"))
-    assert [m["user"] for m in ok(run("member", "list", "acme", "--json"))] == ["user_1"]  # type: ignore[union-attr]
+    assert [m["user"] for m in ok(run("member", "list", "acme", "--json"))] == ["user_1"]
     missing = run("member", "remove", "acme", "nobody", "--yes")
     assert missing.exit_code == 1 and "'nobody' is not a member of organization 'acme'" in missing.output
     bad_role = run("member", "role", "acme", "user_1", "king")
     assert bad_role.exit_code == 2 and "'king' is not one of" in bad_role.output
-    actions = [e["action"] for e in ok(run("audit", "changes", "--org", "acme", "--json"))]  # type: ignore[union-attr]
+    actions = [e["action"] for e in ok(run("audit", "changes", "--org", "acme", "--json"))]
     assert actions[:2] == ["delete", "role"]  # newest first
 
 
@@ -124,8 +130,8 @@ def test_audit_changes_filters(run: Run) -> None:
     ok(run("org", "create", "globex", "--json"))
     ok(run("member", "add", "acme", "u", "--role", "member", "--json"))
     acme = ok(run("audit", "changes", "--org", "acme", "--json"))
-    assert {e["organization"] for e in acme} == {"acme"}  # type: ignore[union-attr, index]
-    assert [e["action"] for e in ok(run("audit", "changes", "--org", "acme", "--limit", "1", "--json"))] == [  # type: ignore[union-attr]
+    assert {e["organization"] for e in acme} == {"acme"}
+    assert [e["action"] for e in ok(run("audit", "changes", "--org", "acme", "--limit", "1", "--json"))] == [
         "create"
     ]
     assert ok(run("audit", "changes", "--actor", "nobody", "--json")) == []
@@ -153,9 +159,9 @@ def test_audit_calls_of_a_real_server(run: Run, omni_database_url: str) -> None:
         while len(reader.calls(AuditFilter())) < 2:  # written in batches, off the response path
             time.sleep(0.02)
     echo = ok(run("audit", "calls", "--org", "default", "--tool", "demo_echo", "--json"))
-    assert [(c["name"], c["outcome"], c["kind"]) for c in echo] == [("demo_echo", "ok", "tool")]  # type: ignore[union-attr, index]
+    assert [(c["name"], c["outcome"], c["kind"]) for c in echo] == [("demo_echo", "ok", "tool")]
     errors = ok(run("audit", "calls", "--outcome", "error", "--json"))
-    assert [c["name"] for c in errors] == ["demo_refuse"]  # type: ignore[union-attr, index]
+    assert [c["name"] for c in errors] == ["demo_refuse"]
     since = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
     assert ok(run("audit", "calls", "--since", since, "--json")) == []
     text = run("audit", "calls")
@@ -167,8 +173,8 @@ def test_tools_list_of_an_organization(run: Run, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("OMNI_MCP_PLUGINS__ALLOW", '["linear"]')
     ok(run("org", "create", "acme", "--json"))
     tools = ok(run("tools", "list", "--org", "acme", "--json"))
-    assert "linear_list_teams" in [t["name"] for t in tools]  # type: ignore[union-attr, index]
-    assert {t["plugin"] for t in tools} == {"linear"}  # type: ignore[union-attr, index]
+    assert "linear_list_teams" in [t["name"] for t in tools]
+    assert {t["plugin"] for t in tools} == {"linear"}
     ok(run("service", "disable", "acme", "linear", "--json"))
     assert ok(run("tools", "list", "--org", "acme", "--json")) == []
     unknown = run("tools", "list", "--org", "ghost")

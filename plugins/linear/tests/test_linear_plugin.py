@@ -106,7 +106,9 @@ async def test_organizations_override_default_prompts_and_templates(gateway: Run
     assert planning.messages[0].content.text.startswith("Plan the next cycle")  # type: ignore[union-attr]
 
 
-async def test_default_prompts_leave_no_blank_for_a_missing_optional_argument(gateway: RunningGateway) -> None:
+async def test_default_prompts_leave_no_blank_for_a_missing_optional_argument(
+    gateway: RunningGateway,
+) -> None:
     async with mcp.Client(gateway.mcp_url, mode=MODERN) as client:
         listed = (await client.list_prompts()).prompts
         rendered = {
