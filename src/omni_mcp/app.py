@@ -34,6 +34,7 @@ from omni_mcp.ratelimit.limiter import RateLimitMiddleware
 from omni_mcp.runtime import Runtime
 from omni_mcp.security.body_limit import BodyLimitMiddleware
 from omni_mcp.security.headers import SecurityHeadersMiddleware
+from omni_mcp.security.key_check import check_stored_secrets
 from omni_mcp.security.origin import LOOPBACK_HOST_PATTERNS, OriginMiddleware
 from omni_mcp.settings import Settings
 
@@ -74,6 +75,10 @@ def create_app(
         # Everything, start-up included, inside try: a failed start must still close its connections.
         try:
             await anyio.to_thread.run_sync(prepare_database, runtime)
+            # Keys that cannot read the stored secrets (another process made its own key file): refuse.
+            await anyio.to_thread.run_sync(
+                check_stored_secrets, runtime.engine, runtime.secrets, runtime.secrets.source
+            )
             await runtime.start()
             app.router.routes.extend(await _plugin_routes(runtime))
             manager = StreamableHTTPSessionManager(

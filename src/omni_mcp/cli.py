@@ -69,10 +69,12 @@ def serve(config_file: Path | None, host: str | None, port: int | None, local: b
     from omni_mcp.app import create_app
     from omni_mcp.errors import StartupError
     from omni_mcp.observability.logging import configure_logging
+    from omni_mcp.ports import check_port_free
 
     settings = settings_or_exit(config_file, server={"host": host, "port": port}, auth={"local_mode": local})
     configure_logging(settings.logging)
     try:
+        check_port_free(settings.server.host, settings.server.port)
         app = create_app(settings)
     except StartupError as error:
         raise click.ClickException(str(error)) from None
@@ -184,11 +186,18 @@ def tools() -> None:
 @tools.command("list")
 @config_option
 @json_option
-def tools_list(config_file: Path | None, as_json: bool) -> None:
-    """List every tool with the plugin behind it."""
+@click.option("--org", "organization", default=None, help="The tools this organization's callers see.")
+def tools_list(config_file: Path | None, as_json: bool, organization: str | None) -> None:
+    """List every tool with the plugin behind it (or, with --org, the organization's effective tools)."""
     from omni_mcp.gateway.capabilities import CapabilityClash, collect_capabilities
     from omni_mcp.plugins import get_plugin_manager
 
+    if organization is not None:
+        from omni_mcp.cli_manage import organization_tools
+
+        rows = organization_tools(config_file, organization)
+        emit(rows, as_json, [f"{r['name']:<48} {r['plugin']:<20} {r['permission'] or ''}" for r in rows])
+        return
     host = get_plugin_manager(settings_or_exit(config_file).plugins)
     try:
         collected = anyio.run(collect_capabilities, host)
@@ -234,11 +243,16 @@ def _each_hook_error(host: Any, group: click.Group) -> list[tuple[str, str]]:
 
 
 # The configuration commands live in their own module; importing it registers them on `cli`.
-from omni_mcp import cli_auth, cli_config  # noqa: E402, F401
+from omni_mcp import cli_auth, cli_config, cli_manage  # noqa: E402, F401
 
 
 def main() -> None:
+    from omni_mcp.errors import StartupError
+
     try:
         build_cli()(prog_name="omni-mcp")
     except KeyboardInterrupt:
         sys.exit(130)
+    except StartupError as error:  # any command: the message says what to do, a traceback would not
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(1)

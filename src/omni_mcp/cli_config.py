@@ -35,7 +35,11 @@ def configuration(config_file: Path | None) -> Iterator[Runtime]:
     from omni_mcp.tenancy.service import ConfigError
 
     settings = settings_or_exit(config_file)
-    runtime = Runtime(settings, get_plugin_manager(settings.plugins), create_db_engine(settings.database))
+    try:
+        engine = create_db_engine(settings.database)
+        runtime = Runtime(settings, get_plugin_manager(settings.plugins), engine)
+    except StartupError as error:  # e.g. a data folder that cannot hold the database
+        raise click.ClickException(str(error)) from None
     try:
         prepare_database(runtime)
         anyio.run(runtime.prepare)
@@ -239,6 +243,7 @@ def _listing(rt: Runtime, organization: str, kind: str) -> list[dict[str, Any]]:
     from omni_mcp.config.models import OrganizationPrompt, OrganizationResource
     from omni_mcp.db.scoping import org_session
 
+    rt.tenancy.organization_id(organization)  # an unknown organization: ConfigError, saying how to create it
     config = rt.load_org_config(organization)
     model: Any = OrganizationPrompt if kind == "prompt" else OrganizationResource
     key = "name" if kind == "prompt" else "uri"

@@ -20,6 +20,9 @@ from omni_mcp.isolation.runner import PluginRunner
 from omni_mcp.settings import PluginSettings
 
 ENTRY_POINT_GROUP = "omni_mcp"
+# Plugins published here (test fixtures, demos) load only when `plugins.allow` names them: installing
+# one, as the test command does, must not change what a plain `omni-mcp serve` offers.
+OPT_IN_ENTRY_POINT_GROUP = "omni_mcp_opt_in"
 DEFAULT_PLUGINS = (
     "omni_mcp.default_plugins.database",
     "omni_mcp.default_plugins.permissions",
@@ -133,8 +136,18 @@ def _drop_plugins_with_unknown_hooks(host: PluginHost) -> None:
             host.load_errors[name] = f"invalid plugin: {error}"
 
 
+def _entry_points(settings: PluginSettings) -> list[importlib.metadata.EntryPoint]:
+    """Every plugin of the main group, and the opt-in ones that `plugins.allow` names."""
+    found = list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+    named = set(settings.allow or ())
+    found += [
+        ep for ep in importlib.metadata.entry_points(group=OPT_IN_ENTRY_POINT_GROUP) if ep.name in named
+    ]
+    return found
+
+
 def _load_entry_points(host: PluginHost, settings: PluginSettings) -> None:
-    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+    for entry_point in _entry_points(settings):
         name = entry_point.name
         if name in settings.block or (settings.allow is not None and name not in settings.allow):
             logger.debug("plugin {} skipped by the plugins allow/block settings", name)

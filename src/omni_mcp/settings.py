@@ -32,6 +32,7 @@ ENV_PREFIX = "OMNI_MCP_"
 ENV_NESTED_DELIMITER = "__"
 CONFIG_ENV_VAR = "OMNI_MCP_CONFIG"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+SECRET_SETTINGS = ("security.encryption_keys", "gateway.state_secret")  # never echoed in errors
 
 
 class SettingsError(ValueError):
@@ -100,6 +101,24 @@ class SecuritySettings(_Section):
     key_file: Path | None = Field(
         None, description="Key file made on first use (default: data_dir/secret.key)."
     )
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _fernet_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        import base64
+        import binascii
+
+        for index, key in enumerate(value):
+            try:
+                valid = len(base64.urlsafe_b64decode(key.get_secret_value().encode())) == 32
+            except (binascii.Error, ValueError):
+                valid = False
+            if not valid:  # the message never repeats the value: it is a secret
+                raise ValueError(
+                    f"key {index + 1} is not a Fernet key (32 bytes, url-safe base64); "
+                    "print a new one with `omni-mcp keys generate`"
+                )
+        return value
 
 
 class TenancySettings(_Section):
@@ -376,6 +395,11 @@ def load_settings(config_file: Path | str | None = None, **overrides: dict[str, 
             (Settings,),
             {"model_config": SettingsConfigDict(**{**Settings.model_config, "toml_file": path})},
         )
+    from omni_mcp.settings_suggest import stray_environment_variables
+
+    stray = stray_environment_variables(os.environ, Settings, ENV_PREFIX)
+    if stray:
+        raise SettingsError("invalid settings in the environment:\n  " + "\n  ".join(stray))
     flags = {
         section: {k: v for k, v in values.items() if v is not None} for section, values in overrides.items()
     }
@@ -397,12 +421,16 @@ def _check_toml(path: Path) -> None:
 
 def describe_validation_error(error: ValidationError, source: str | None = None) -> str:
     """One line per bad key: dotted name, environment variable, the reason and the value given."""
+    from omni_mcp.settings_suggest import did_you_mean
+
     lines = []
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"])
         env = ENV_PREFIX + ENV_NESTED_DELIMITER.join(str(part) for part in item["loc"]).upper()
         given = item.get("input")
-        shown = "" if isinstance(given, dict) else f" (got {given!r})"
-        lines.append(f"setting '{key}' (env {env}): {item['msg']}{shown}")
+        hidden = isinstance(given, dict) or key.startswith(SECRET_SETTINGS)
+        shown = "" if hidden else f" (got {given!r})"
+        hint = did_you_mean(Settings, item["loc"]) if item["type"] == "extra_forbidden" else ""
+        lines.append(f"setting '{key}' (env {env}): {item['msg']}{shown}{hint}")
     where = f" in {source} or the environment" if source else ""
     return f"invalid settings{where}:\n  " + "\n  ".join(lines)

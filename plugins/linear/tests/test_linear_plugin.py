@@ -104,3 +104,23 @@ async def test_organizations_override_default_prompts_and_templates(gateway: Run
     assert triage.messages[0].content.text == "Triage ENG our way."  # type: ignore[union-attr]
     assert bug.contents[0].text == "# Our bug template"  # type: ignore[union-attr]
     assert planning.messages[0].content.text.startswith("Plan the next cycle")  # type: ignore[union-attr]
+
+
+async def test_default_prompts_leave_no_blank_for_a_missing_optional_argument(
+    gateway: RunningGateway,
+) -> None:
+    async with mcp.Client(gateway.mcp_url, mode=MODERN) as client:
+        listed = (await client.list_prompts()).prompts
+        rendered = {
+            prompt.name: await client.get_prompt(
+                prompt.name, {a.name: "ENG-1" for a in prompt.arguments or [] if a.required}
+            )
+            for prompt in listed
+        }
+    texts = {name: result.messages[0].content.text for name, result in rendered.items()}  # type: ignore[union-attr]
+    assert "Fetch at most 25 issues," in texts["linear_issue_triage"]
+    assert "Extra guidance from me: none" in texts["linear_issue_triage"]
+    assert "The cycle to plan: the next upcoming one." in texts["linear_sprint_planning"]
+    assert "Decide the next step for the issue: start work on it." in texts["linear_workflow"]
+    for name, text in texts.items():  # no "at most  issues", no "Capacity:  estimate points"
+        assert "  " not in text.replace("\n   ", "\n").replace("\n  ", "\n"), name

@@ -576,3 +576,17 @@ def _text(result: types.ReadResourceResult) -> str:
     content = result.contents[0]
     assert isinstance(content, types.TextResourceContents)
     return content.text
+
+
+async def test_resources_and_prompts_are_namespaced_and_complete(gateway: RunningGateway, era: str) -> None:
+    async with mcp.Client(gateway.mcp_url, mode=era) as client:
+        names = {r.name for r in (await client.list_resources()).resources}
+        templates = {t.name for t in (await client.list_resource_templates()).resource_templates}
+        fact_check = await client.get_prompt("perplexity_fact_check", {"claim": "water is wet"})
+        analysis = await client.get_prompt("perplexity_analysis", {"subject": "tabs vs spaces"})
+    assert templates == {"perplexity_search"}
+    assert names >= {"perplexity_searches", "perplexity_knowledge_base", "perplexity_guide"}
+    assert all(name.startswith("perplexity_") for name in names | templates)
+    assert "Context in which it was made: not given" in fact_check.messages[0].content.text  # type: ignore[union-attr]
+    for line in analysis.messages[0].content.text.splitlines()[:3]:  # type: ignore[union-attr]
+        assert not line.rstrip().endswith(":"), line

@@ -23,6 +23,8 @@ class PromptArgument:
     name: str
     description: str = ""
     required: bool = False
+    default: str = ""
+    """Rendered in place of an optional argument the caller left out or blank (not a blank gap)."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ class Prompt:
         problems += [f"unknown argument '{name}'" for name in given if name not in declared]
         if problems:
             raise ArgumentsError(f"prompt '{self.name}': " + "; ".join(problems))
-        return {a.name: given.get(a.name, "") for a in self.arguments}
+        return {a.name: given.get(a.name) or a.default for a in self.arguments}
 
 
 def template_placeholders(template: str) -> set[str]:

@@ -14,7 +14,11 @@ from omni_mcp.db.models import McpServer, utcnow
 
 
 def prompt_arguments_json(prompt: Prompt) -> list[dict[str, object]]:
-    return [{"name": a.name, "description": a.description, "required": a.required} for a in prompt.arguments]
+    return [
+        {"name": a.name, "description": a.description, "required": a.required}
+        | ({"default": a.default} if a.default else {})
+        for a in prompt.arguments
+    ]
 
 
 def sync_defaults(

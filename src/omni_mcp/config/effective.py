@@ -207,7 +207,12 @@ def _prompt(
         name,
         description,
         tuple(
-            PromptArgument(str(a["name"]), str(a.get("description", "")), bool(a.get("required")))
+            PromptArgument(
+                str(a["name"]),
+                str(a.get("description", "")),
+                bool(a.get("required")),
+                str(a.get("default", "")),
+            )
             for a in arguments
         ),
         template=template,

@@ -2,7 +2,8 @@
 
 In the writing process the cache entry is dropped right after commit. Other processes hear of it through
 PostgreSQL LISTEN/NOTIFY (sent inside the change's transaction, so only committed changes are announced)
-or Redis pub/sub when a Redis URL is set; with neither (SQLite, one process) the cache TTL bounds staleness.
+or Redis pub/sub when a Redis URL is set; on an SQLite file without Redis, by watching the database
+(config/sqlite_watch.py), so a CLI change reaches a running server within a poll interval.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class ChangeBroadcast:
         self.redis_url = redis_url
         self.origin = uuid.uuid4().hex[:12]  # our own announcements come back to us; we skip them
         self.on_postgres = engine.dialect.name == "postgresql"
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        self.sqlite_file = database if database and database != ":memory:" else None
 
     def announce(self, session: Session, slug: str) -> None:
         """Inside the change's transaction: PostgreSQL delivers the notification only if it commits."""
@@ -59,6 +62,8 @@ class ChangeBroadcast:
                 group.start_soon(self._forever, self._listen_postgres, on_change, "PostgreSQL")
             if self.redis_url:
                 group.start_soon(self._forever, self._listen_redis, on_change, "Redis")
+            elif self.sqlite_file:
+                group.start_soon(self._forever, self._watch_sqlite, on_change, "SQLite")
 
     async def _forever(
         self, listen: Callable[[OnChange], Awaitable[None]], on_change: OnChange, name: str
@@ -96,6 +101,12 @@ class ChangeBroadcast:
                         )
         finally:
             await client.aclose()
+
+    async def _watch_sqlite(self, on_change: OnChange) -> None:
+        from omni_mcp.config.sqlite_watch import SqliteChangeWatcher
+
+        assert self.sqlite_file is not None
+        await SqliteChangeWatcher(self.sqlite_file).watch(on_change)
 
     async def _deliver(self, payload: str, on_change: OnChange) -> None:
         origin, _, slug = payload.partition(":")

@@ -16,10 +16,15 @@ def create_db_engine(settings: DatabaseSettings) -> Engine:
     if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")  # psycopg 3, not the psycopg2 default
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
+        if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
             from pathlib import Path
 
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            from omni_mcp.private_files import create_private_file, ensure_private_folder
+
+            # Our default data folder when neither the URL nor the folder was chosen by the user.
+            ours = settings.url is None and settings.data_dir is None
+            ensure_private_folder(Path(url.database).parent, ours=ours)
+            create_private_file(Path(url.database))  # 0600 before SQLite creates it 0644
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

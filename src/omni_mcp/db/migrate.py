@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
@@ -53,7 +54,9 @@ def migration_lock(engine: Engine) -> Iterator[None]:
         return
     database = engine.url.database
     if engine.dialect.name == "sqlite" and database and database != ":memory:":
-        with open(f"{database}.migrate-lock", "a+b") as handle:
+        # Owner-only, like the database beside it.
+        descriptor = os.open(f"{database}.migrate-lock", os.O_RDWR | os.O_CREAT, 0o600)
+        with os.fdopen(descriptor, "a+b") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield

@@ -12,6 +12,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from loguru import logger
 
+from omni_mcp.private_files import ensure_private_folder
 from omni_mcp.settings import Settings
 
 KEY_FILE_NAME = "secret.key"
@@ -22,10 +23,12 @@ class SecretDecryptionError(ValueError):
 
 
 class SecretBox:
-    def __init__(self, keys: list[bytes]) -> None:
+    def __init__(self, keys: list[bytes], source: str = "the given keys") -> None:
         if not keys:
             raise ValueError("at least one encryption key is needed")
         self._fernet = MultiFernet([Fernet(key) for key in keys])
+        self.source = source
+        """Where the keys came from, for messages: the setting or the key file's path."""
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode("ascii")
@@ -46,24 +49,30 @@ class SecretBox:
     def from_settings(cls, settings: Settings) -> SecretBox:
         configured = [key.get_secret_value().encode() for key in settings.security.encryption_keys]
         if configured:
-            return cls(configured)
-        return cls(
-            [
-                _key_from_file(
-                    settings.security.key_file or settings.database.resolved_data_dir() / KEY_FILE_NAME
-                )
-            ]
-        )
+            return cls(configured, "security.encryption_keys")
+        chosen = settings.security.key_file
+        path = chosen or settings.database.resolved_data_dir() / KEY_FILE_NAME
+        ours = chosen is None and settings.database.data_dir is None
+        return cls([_key_from_file(path, ours=ours)], f"key file {path}")
 
 
-def _key_from_file(path: Path) -> bytes:
+def generate_key() -> str:
+    """A new key for security.encryption_keys."""
+    return Fernet.generate_key().decode("ascii")
+
+
+def _key_from_file(path: Path, *, ours: bool) -> bytes:
     if path.exists():
         return path.read_bytes().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_private_folder(path.parent, ours=ours)
     key = Fernet.generate_key()
     # Created owner-only and atomically: a concurrent first start must not see a half-written key.
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(key)
-    logger.warning("generated a new encryption key for secret settings at {} (back it up)", path)
+    logger.warning(
+        "generated a new encryption key for secret settings at {} (back it up; processes sharing one "
+        "database need the same key: set security.encryption_keys on each)",
+        path,
+    )
     return key

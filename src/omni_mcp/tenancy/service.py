@@ -178,6 +178,120 @@ class TenancyService:
             rows = session.exec(select(OrganizationMembership, User).join(User)).all()
             return [_membership_view(m, u.external_id) for m, u in rows]
 
+    # renaming and deleting organizations, removing members and changing roles
+
+    def rename_organization(
+        self, slug: str, new_slug: str, *, name: str | None = None, actor: str
+    ) -> dict[str, Any]:
+        """Give the organization a new slug (and, optionally, display name); its data stays with it."""
+        if not SLUG_PATTERN.match(new_slug):
+            raise ConfigError(
+                f"invalid organization slug {new_slug!r}: use lowercase letters, digits and '-'"
+            )
+        org_id = self._org_id(slug)
+        with Session(self.engine) as session:
+            if (
+                new_slug != slug
+                and session.exec(select(Organization).where(Organization.slug == new_slug)).first()
+            ):
+                raise ConfigError(f"organization {new_slug!r} already exists")
+            org = session.get(Organization, org_id)
+            assert org is not None
+            before = _org_view(org)
+            org.slug = new_slug
+            if name is not None or org.name == slug:  # a name that was only the old slug follows it
+                org.name = name or new_slug
+            session.add(org)
+            after = _org_view(org)
+            record_change(
+                session,
+                actor=actor,
+                organization_id=org_id,
+                entity_type="organization",
+                entity_id=new_slug,
+                action="rename",
+                before=before,
+                after=after,
+            )
+            self._announce(session, new_slug)
+            self._commit(session, slug)  # clients and keys cached under the old slug go too
+            self._after_commit(new_slug)
+        return after
+
+    def delete_organization(self, slug: str, *, actor: str) -> dict[str, Any]:
+        """Delete the organization with its members, services, prompts, resources, keys and call records.
+
+        The change audit keeps its rows (and this deletion), no longer linked to an organization.
+        """
+        org_id = self._org_id(slug)
+        with Session(self.engine) as session:
+            org = session.get(Organization, org_id)
+            assert org is not None
+            before = _org_view(org)
+            session.delete(org)
+            session.flush()  # the database cascades to every org-scoped table
+            record_change(
+                session,
+                actor=actor,
+                organization_id=None,
+                entity_type="organization",
+                entity_id=slug,
+                action="delete",
+                before=before,
+            )
+            self._commit(session, slug)
+        return before
+
+    def remove_member(self, slug: str, user: str, *, actor: str) -> dict[str, Any]:
+        org_id = self._org_id(slug)
+        with org_session(self.engine, org_id) as session:
+            membership = self._membership(session, slug, user)
+            before = _membership_view(membership, user)
+            session.delete(membership)
+            record_change(
+                session,
+                actor=actor,
+                organization_id=org_id,
+                entity_type="membership",
+                entity_id=user,
+                action="delete",
+                before=before,
+            )
+            self._commit(session, slug)
+        return before
+
+    def set_member_role(self, slug: str, user: str, role: str, *, actor: str) -> dict[str, Any]:
+        """Change a member's role, keeping their extra permissions."""
+        if role not in ROLES:
+            raise ConfigError(f"invalid role {role!r}: use one of {', '.join(ROLES)}")
+        org_id = self._org_id(slug)
+        with org_session(self.engine, org_id) as session:
+            membership = self._membership(session, slug, user)
+            before = _membership_view(membership, user)
+            membership.role = role
+            session.add(membership)
+            after = _membership_view(membership, user)
+            record_change(
+                session,
+                actor=actor,
+                organization_id=org_id,
+                entity_type="membership",
+                entity_id=user,
+                action="role",
+                before=before,
+                after=after,
+            )
+            self._commit(session, slug)
+        return after
+
+    def _membership(self, session: Session, slug: str, user: str) -> OrganizationMembership:
+        found = session.exec(
+            select(OrganizationMembership).join(User).where(User.external_id == user)
+        ).first()
+        if found is None:
+            raise ConfigError(f"{user!r} is not a member of organization {slug!r}")
+        return found
+
     # services
 
     def set_service_enabled(self, slug: str, server: str, enabled: bool, *, actor: str) -> dict[str, Any]:
@@ -497,7 +611,12 @@ def _prompt_from_spec(name: str, spec: Mapping[str, Any]) -> Prompt:
         raise ConfigError("'arguments' must be a list of tables with at least a 'name'")
     try:
         arguments = tuple(
-            PromptArgument(str(a["name"]), str(a.get("description", "")), bool(a.get("required", False)))
+            PromptArgument(
+                str(a["name"]),
+                str(a.get("description", "")),
+                bool(a.get("required", False)),
+                str(a.get("default", "")),
+            )
             for a in raw_arguments
         )
         return Prompt(

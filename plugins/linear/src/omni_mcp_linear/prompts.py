@@ -8,7 +8,7 @@ from omni_mcp import Prompt, PromptArgument
 ISSUE_TRIAGE = """Triage the incoming Linear issues of team {team}.
 
 1. Call linear_list_issues with team="{team}" and state="triage" (if that finds nothing, use
-   state="backlog" and assignee="none"), order_by="createdAt". Fetch at most {limit} issues (25 if blank),
+   state="backlog" and assignee="none"), order_by="createdAt". Fetch at most {limit} issues,
    following nextCursor if needed.
 2. Call linear_list_labels with team="{team}" and linear_list_workflow_states with team="{team}" so your
    suggestions use labels and states that exist.
@@ -25,13 +25,12 @@ Extra guidance from me: {focus}
 SPRINT_PLANNING = """Plan the next cycle (sprint) for Linear team {team}.
 
 1. Call linear_list_cycles with team="{team}" and which="active", then which="upcoming", to find the
-   current and the next cycle. The cycle to plan: {cycle} (if blank, the next upcoming one).
+   current and the next cycle. The cycle to plan: {cycle}.
 2. Call linear_list_issues with team="{team}" and cycle="active" to see what is unfinished in the current
    cycle; those issues are carry-over candidates.
 3. Call linear_list_issues with team="{team}" and state="unstarted", then state="backlog", ordered by
    priority as you judge it (urgent and high first), following nextCursor as needed.
-4. Capacity: {capacity} estimate points (if blank, assume the points completed in the last past cycle,
-   see linear_list_cycles which="past").
+4. Capacity: {capacity}.
 5. Propose a plan that fits the capacity: carry-over first, then by priority and dependencies. List the
    issues with their estimates and a total; call out unestimated issues and risks.
 6. Ask me to confirm. Only then move the chosen issues into the cycle with linear_update_issue
@@ -43,7 +42,7 @@ WORKFLOW = """Work Linear issue {issue} through its team's workflow.
 1. Read it with linear_get_issue and its discussion with linear_list_comments.
 2. Call linear_list_workflow_states for its team to learn the states and their order
    (triage, backlog, unstarted, started, completed, canceled).
-3. Decide the next step for the issue: {goal} (if blank: start work on it).
+3. Decide the next step for the issue: {goal}.
    - Starting work: assign it to me (assignee="me") and move it to the first "started" state.
    - Blocked or needing input: comment with linear_add_comment saying what is needed, from whom.
    - Finished: move it to the "completed" state and comment with a short summary of what was done.
@@ -59,8 +58,8 @@ def prompts() -> list[Prompt]:
             "then apply them once confirmed.",
             (
                 PromptArgument("team", "Team key (e.g. ENG), name or id", required=True),
-                PromptArgument("limit", "How many issues to triage (default 25)"),
-                PromptArgument("focus", "Extra guidance, e.g. 'security issues are urgent'"),
+                PromptArgument("limit", "How many issues to triage (default 25)", default="25"),
+                PromptArgument("focus", "Extra guidance, e.g. 'security issues are urgent'", default="none"),
             ),
             template=ISSUE_TRIAGE,
             title="Linear issue triage",
@@ -70,8 +69,17 @@ def prompts() -> list[Prompt]:
             "Plan the next Linear cycle for a team within its capacity, then move the chosen issues in.",
             (
                 PromptArgument("team", "Team key (e.g. ENG), name or id", required=True),
-                PromptArgument("capacity", "Estimate points available in the cycle"),
-                PromptArgument("cycle", "Cycle to plan: 'next' (default) or a cycle number"),
+                PromptArgument(
+                    "capacity",
+                    "Estimate points available in the cycle",
+                    default="as many estimate points as the team completed in the last past cycle "
+                    '(see linear_list_cycles which="past")',
+                ),
+                PromptArgument(
+                    "cycle",
+                    "Cycle to plan: 'next' (default) or a cycle number",
+                    default="the next upcoming one",
+                ),
             ),
             template=SPRINT_PLANNING,
             title="Linear sprint planning",
@@ -81,7 +89,9 @@ def prompts() -> list[Prompt]:
             "Move one Linear issue to its next workflow step: start it, report a blocker, or finish it.",
             (
                 PromptArgument("issue", "Issue identifier, e.g. ENG-123", required=True),
-                PromptArgument("goal", "What should happen next, e.g. 'done: fixed in PR 42'"),
+                PromptArgument(
+                    "goal", "What should happen next, e.g. 'done: fixed in PR 42'", default="start work on it"
+                ),
             ),
             template=WORKFLOW,
             title="Linear issue workflow",

@@ -50,8 +50,10 @@ PROMPTS = [
         "Research a topic step by step with Perplexity: scope, answer, deepen, compare, report with sources",
         (
             PromptArgument("topic", "What to research", required=True),
-            PromptArgument("audience", "Who the result is for and why (optional)"),
-            PromptArgument("depth", "quick, standard or deep (optional)"),
+            PromptArgument(
+                "audience", "Who the result is for and why (optional)", default="a general, informed reader"
+            ),
+            PromptArgument("depth", "quick, standard or deep (optional)", default="standard"),
         ),
         template=RESEARCH_WORKFLOW,
         title="Research workflow",
@@ -61,8 +63,14 @@ PROMPTS = [
         "Analyse a subject with evidence from Perplexity and reach a reasoned, cited conclusion",
         (
             PromptArgument("subject", "What to analyse", required=True),
-            PromptArgument("question", "The question the analysis must answer (optional)"),
-            PromptArgument("criteria", "Criteria or angle to analyse from (optional)"),
+            PromptArgument(
+                "question",
+                "The question the analysis must answer (optional)",
+                default="what matters most about it, and why",
+            ),
+            PromptArgument(
+                "criteria", "Criteria or angle to analyse from (optional)", default="your choice; say which"
+            ),
         ),
         template=ANALYSIS,
         title="Evidence-based analysis",
@@ -72,7 +80,7 @@ PROMPTS = [
         "Check a claim against sources found by Perplexity and give a cited verdict",
         (
             PromptArgument("claim", "The claim to check", required=True),
-            PromptArgument("context", "Where or by whom it was made (optional)"),
+            PromptArgument("context", "Where or by whom it was made (optional)", default="not given"),
         ),
         template=FACT_CHECK,
         title="Fact check",

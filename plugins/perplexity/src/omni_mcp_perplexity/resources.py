@@ -145,7 +145,7 @@ perplexity://knowledge-base gathers findings and the most used sources.
 RESOURCES: list[Resource | ResourceTemplate] = [
     Resource(
         "perplexity://searches",
-        "searches",
+        "perplexity_searches",
         description="This organization's recent Perplexity results, newest first",
         mime_type="application/json",
         read=read_searches,
@@ -153,7 +153,7 @@ RESOURCES: list[Resource | ResourceTemplate] = [
     ),
     ResourceTemplate(
         "perplexity://searches/{id}",
-        "search",
+        "perplexity_search",
         read=read_search,
         description="One stored Perplexity result in full: query, answer, citations and search results",
         mime_type="application/json",
@@ -161,7 +161,7 @@ RESOURCES: list[Resource | ResourceTemplate] = [
     ),
     Resource(
         "perplexity://knowledge-base",
-        "knowledge-base",
+        "perplexity_knowledge_base",
         description="Findings and the most used sources from this organization's Perplexity results",
         mime_type="text/markdown",
         read=read_knowledge_base,
@@ -169,7 +169,7 @@ RESOURCES: list[Resource | ResourceTemplate] = [
     ),
     Resource(
         "perplexity://guide",
-        "guide",
+        "perplexity_guide",
         description="Which Perplexity tool to use when, and how to filter searches",
         mime_type="text/markdown",
         text=GUIDE,
