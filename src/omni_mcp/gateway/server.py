@@ -77,9 +77,7 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
             return result
 
     async def list_prompts(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListPromptsResult:
-        org = await org_of(ctx)
-        prompts = org.listings.prompts if await visibility.may_read_prompts(actor_of(ctx)) else []
-        page, cursor = _paginate(prompts, params)
+        page, cursor = _paginate(await visibility.prompts(actor_of(ctx), await org_of(ctx)), params)
         return types.ListPromptsResult(prompts=page, next_cursor=cursor)
 
     async def get_prompt(
@@ -88,23 +86,19 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
         org = await org_of(ctx)
         actor = actor_of(ctx)
         async with audit.call("prompt", params.name, actor, org, params.arguments):
-            await visibility.check_prompt(actor, params.name)
+            await visibility.check_prompt(actor, params.name, org)
             return await router.get_prompt(params, org, _context_factory(ctx, runtime, org))
 
     async def list_resources(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListResourcesResult:
-        org = await org_of(ctx)
-        resources = org.listings.resources if await visibility.may_read_resources(actor_of(ctx)) else []
-        page, cursor = _paginate(resources, params)
+        page, cursor = _paginate(await visibility.resources(actor_of(ctx), await org_of(ctx)), params)
         return types.ListResourcesResult(resources=page, next_cursor=cursor)
 
     async def list_templates(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListResourceTemplatesResult:
-        org = await org_of(ctx)
-        templates = org.listings.templates if await visibility.may_read_resources(actor_of(ctx)) else []
-        page, cursor = _paginate(templates, params)
+        page, cursor = _paginate(await visibility.templates(actor_of(ctx), await org_of(ctx)), params)
         return types.ListResourceTemplatesResult(resource_templates=page, next_cursor=cursor)
 
     async def read_resource(ctx: Ctx, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
@@ -112,10 +106,11 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
         actor = actor_of(ctx)
         uri = str(params.uri)
         async with audit.call("resource", uri, actor, org, None):
-            await visibility.check_resource(actor, uri)
+            await visibility.check_resource(actor, uri, org)
             return await router.read_resource(uri, org, _context_factory(ctx, runtime, org))
 
     async def subscribe(ctx: Ctx, params: types.SubscribeRequestParams) -> types.EmptyResult:
+        await visibility.check_resource(actor_of(ctx), str(params.uri), await org_of(ctx))
         events.subscribe(ctx.session, actor_of(ctx).organization, str(params.uri))
         return types.EmptyResult()
 
@@ -130,8 +125,10 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
 
     async def complete(ctx: Ctx, params: types.CompleteRequestParams) -> types.CompleteResult:
         context_arguments = params.context.arguments if params.context and params.context.arguments else {}
-        await visibility.check_completion(actor_of(ctx))
         org = await org_of(ctx)
+        prompt = params.ref.name if isinstance(params.ref, types.PromptReference) else None
+        template = params.ref.uri if isinstance(params.ref, types.ResourceTemplateReference) else None
+        await visibility.check_completion(actor_of(ctx), org, prompt, template)
         completion = await router.complete(
             params.ref,
             params.argument.name,
