@@ -131,6 +131,15 @@ class RateLimitSettings(_Section):
     per_tool_per_minute: dict[str, float] = Field(
         default_factory=dict, description="Calls per minute of one caller to a tool, by tool name."
     )
+    failed_auth_per_minute: float = Field(
+        30,
+        ge=0,
+        description="Refused credentials one client address may present per minute; past that (and the "
+        "burst) it gets 429 before any credential lookup. 0 = no limit.",
+    )
+    failed_auth_burst: int = Field(
+        20, gt=0, description="Refused credentials an address may present at once."
+    )
 
 
 class CorsSettings(_Section):

@@ -9,7 +9,9 @@ a secret this long, and verification stays cheap.
 `ApiKeyVerifier` turns a presented key into an Actor: verified records are cached for
 `auth.api_key_cache_seconds` (concurrent requests for a key not in the cache share one database read),
 dropped at once when the key's organization changes (a revocation announces one), and `last_used_at` is
-collected in memory and written in batches.
+collected in memory and written in batches. Prefixes no key has are remembered for a few seconds in a
+cache of their own, so repeating a bad key costs no query and made-up keys cannot evict real ones
+(floods of bad credentials are limited per address in omni_mcp.ratelimit.failed_auth).
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ PREFIX_PATTERN = re.compile(rf"^{KEY_MARK}[a-z0-9]{{{ID_LENGTH}}}$")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 MAX_CACHED_KEYS = 10_000
+MAX_UNKNOWN_KEYS = 10_000
+UNKNOWN_KEY_SECONDS = 10.0
+"""How long a prefix no key has is remembered (so a repeated bad key costs no query); kept short."""
 
 Announce = Callable[[Session, str], None]
 AfterCommit = Callable[[str], None]
@@ -401,12 +406,19 @@ class ApiKeyVerifier:
         *,
         ttl_seconds: float,
         clock: Callable[[], datetime] = utcnow,
+        max_cached_keys: int = MAX_CACHED_KEYS,
+        max_unknown_keys: int = MAX_UNKNOWN_KEYS,
     ) -> None:
         self._lookup = lookup
         self._clock = clock
-        # Unknown prefixes are cached too (as None), so guessing keys does not cost a query each time.
-        self._cache: TTLCache[str, KeyRecord | None] | None = (
-            TTLCache(maxsize=MAX_CACHED_KEYS, ttl=ttl_seconds) if ttl_seconds > 0 else None
+        self._cache: TTLCache[str, KeyRecord] | None = (
+            TTLCache(maxsize=max_cached_keys, ttl=ttl_seconds) if ttl_seconds > 0 else None
+        )
+        # Unknown prefixes are remembered briefly, apart: a flood of made-up keys cannot push real ones out.
+        self._unknown: TTLCache[str, bool] | None = (
+            TTLCache(maxsize=max_unknown_keys, ttl=min(ttl_seconds, UNKNOWN_KEY_SECONDS))
+            if ttl_seconds > 0
+            else None
         )
         self._generation = 0
         self._reading: dict[str, _Reading] = {}  # prefixes being read from the database right now
@@ -429,9 +441,11 @@ class ApiKeyVerifier:
         return record.actor()
 
     async def _record(self, prefix: str) -> KeyRecord | None:
-        if self._cache is None:
+        if self._cache is None or self._unknown is None:
             return await self._read(prefix)
         while True:
+            if prefix in self._unknown:
+                return None
             cached: Any = self._cache.get(prefix, _MISSING)
             if cached is not _MISSING:
                 return cached  # type: ignore[no-any-return]
@@ -450,7 +464,10 @@ class ApiKeyVerifier:
             record = await self._read(prefix)
             # An invalidation while we were reading may mean we read the row before the change: keep it out.
             if generation == self._generation:
-                self._cache[prefix] = record
+                if record is None:
+                    self._unknown[prefix] = True
+                else:
+                    self._cache[prefix] = record
             return record
         except VerifierUnavailable:
             pending.failed = True
@@ -470,13 +487,14 @@ class ApiKeyVerifier:
     def invalidate(self, slug: str | None = None) -> None:
         """Forget the keys of one organization (all of them with None or '*'), and every unknown prefix."""
         self._generation += 1
-        if self._cache is None:
+        if self._cache is None or self._unknown is None:
             return
+        self._unknown.clear()
         if slug is None or slug == "*":
             self._cache.clear()
             return
         for prefix, record in list(self._cache.items()):
-            if record is None or record.organization == slug:
+            if record.organization == slug:
                 self._cache.pop(prefix, None)
 
     def take_used(self) -> dict[int, datetime]:
