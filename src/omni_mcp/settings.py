@@ -304,6 +304,10 @@ class AuthSettings(_Section):
 class LoggingSettings(_Section):
     level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     json_logs: bool = Field(False, alias="json", description="One JSON object per line instead of text.")
+    log_payloads: bool = Field(
+        False,
+        description="At DEBUG, also log whole MCP messages (arguments, results): may hold personal data.",
+    )
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -25,6 +25,7 @@ from omni_mcp.gateway.visibility import Visibility
 from omni_mcp.observability.request_id import REQUEST_ID_SCOPE_KEY
 from omni_mcp.ratelimit.buckets import retry_after_header
 from omni_mcp.ratelimit.limiter import RATE_LIMITED
+from omni_mcp.redaction import redact_secrets
 from omni_mcp.runtime import Runtime
 from omni_mcp.storage.store import PluginStore
 
@@ -168,6 +169,7 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
         on_subscriptions_listen=listen,
     )
     server.middleware.append(_remember_handshake_clients(events))
+    server.middleware.append(_redact_errors)
     # Registered after construction: the constructor warns that logging is deprecated in 2026-07-28,
     # but handshake-era clients still send logging/setLevel and must get an answer.
     server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, set_logging_level)
@@ -205,6 +207,17 @@ def _remember_handshake_clients(events: ChangeEvents) -> ServerMiddleware[Any]:
         return await call_next(ctx)
 
     return middleware
+
+
+async def _redact_errors(ctx: Ctx, call_next: CallNext) -> HandlerResult:
+    """Error messages quote exceptions and upstream answers: no credential in them reaches the caller."""
+    try:
+        return await call_next(ctx)
+    except MCPError as error:
+        cleaned = redact_secrets(error.message)
+        if cleaned == error.message:
+            raise
+        raise MCPError(error.code, cleaned, error.data) from None
 
 
 def _paginate(items: Sequence[T], params: types.PaginatedRequestParams | None) -> tuple[list[T], str | None]:
