@@ -18,8 +18,8 @@ KEY = "omk_k3x9a2bq_" + "A1b2C3d4" * 5 + "xyz"
         ),
         ("login failed: password=hunter2 user=ada", "login failed: password=[redacted] user=ada"),
         ('{"api_key": "abc123def", "model": "sonar"}', '{"api_key": "[redacted]", "model": "sonar"}'),
-        ("client_secret: s3cr3t-value; retry", "client_secret: [redacted]; retry"),
-        ("header was Authorization: Bearer abcdef123456", "header was Authorization: [redacted] [redacted]"),
+        ("connect(client_secret=s3cr3t-value; retry)", "connect(client_secret=[redacted]; retry)"),
+        ("header was Authorization: Bearer abcdef123456", "header was Authorization: Bearer [redacted]"),
         (f"bad key {KEY} given", "bad key omk_k3x9a2bq_[redacted] given"),
         ("upstream said lin_api_" + "Z" * 40 + " is invalid", "upstream said [redacted] is invalid"),
         ("pplx-" + "q" * 30, "[redacted]"),
@@ -28,6 +28,24 @@ KEY = "omk_k3x9a2bq_" + "A1b2C3d4" * 5 + "xyz"
         ("token expired", "token expired"),
         ('{"total_tokens": 42, "author": "Ada"}', '{"total_tokens": 42, "author": "Ada"}'),
         ("see https://example.com/path?q=1", "see https://example.com/path?q=1"),
+        # Messages about credentials, and placeholders in help texts, are not credentials.
+        ("'api_key': Field required", "'api_key': Field required"),
+        (
+            "Linear rejected the credential: You need to authenticate",
+            "Linear rejected the credential: You need to authenticate",
+        ),
+        (
+            "set it with: api_key=<Linear personal API key> or api_key=...",
+            "set it with: api_key=<Linear personal API key> or api_key=...",
+        ),
+        (
+            "omni-mcp service set default perplexity api_key=pplx-...",
+            "omni-mcp service set default perplexity api_key=pplx-...",
+        ),
+        (
+            "Basic settings are missing; Bearer authentication failed",
+            "Basic settings are missing; Bearer authentication failed",
+        ),
     ],
 )
 def test_credentials_in_text_are_redacted(text: str, expected: str) -> None:

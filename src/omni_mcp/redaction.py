@@ -22,6 +22,9 @@ _SENSITIVE_NAME = (
     r"|credentials?|authorization)"
 )
 
+_VALUE = r"(?![<.\[{$*]|[^\s\"',;&}\]]*\.\.\.)[^\s\"',;&}\]]+"
+"""A secret's value: up to a quote, space or separator; not a placeholder (`<...>`, `...`, `pplx-...`)."""
+
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Our own API keys keep their public id (the prefix), which is what logs and lists show anyway.
     (re.compile(r"\b(omk_[a-z0-9]{8})_[A-Za-z0-9]{20,}"), rf"\1_{REDACTED}"),
@@ -35,22 +38,22 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),
     # The password in a URL's user information: scheme://user:password@host.
     (re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@"), rf"\1{REDACTED}@"),
-    # Authorization schemes followed by their credential.
-    (re.compile(r"(?i)\b(bearer|basic|digest)(\s+)[A-Za-z0-9._~+/=-]{6,}"), rf"\1\2{REDACTED}"),
-    # name=value, name: value and "name": "value" where the name says it is a secret.
+    # Authorization schemes followed by their credential (one with a digit, or long: not "Basic settings").
     (
-        re.compile(
-            rf"(?i)(\b{_SENSITIVE_NAME}[\"']?\s*[:=]\s*[\"']?)(?!{re.escape(REDACTED)})[^\s\"',;&}}\]]+"
-        ),
-        rf"\1{REDACTED}",
+        re.compile(r"(?i)\b(bearer|basic|digest)(\s+)(?:(?=[\w.~+/=-]*\d)[\w.~+/=-]{6,}|[\w.~+/=-]{16,})"),
+        rf"\1\2{REDACTED}",
     ),
+    # name=value (connection strings, query strings, keyword arguments) and "name": "value" (JSON, dicts)
+    # where the name says it is a secret; placeholders such as <key>, ... or pplx-... are left alone.
+    (re.compile(rf"(?i)(\b{_SENSITIVE_NAME}\s*=\s*[\"']?){_VALUE}"), rf"\1{REDACTED}"),
+    (re.compile(rf"(?i)([\"']{_SENSITIVE_NAME}[\"']\s*:\s*[\"']){_VALUE}"), rf"\1{REDACTED}"),
 )
 
 
 def redact_secrets(text: str, secrets: Iterable[str | None] = ()) -> str:
     """`text` with credentials replaced by `[redacted]`: each of `secrets` (values the caller knows were
     sent or configured, e.g. its API key) wherever it appears, and whatever looks like a credential
-    (passwords in URLs, `password=...` and `"api_key": "..."` pairs, bearer tokens, known key formats)."""
+    (passwords in URLs, `password=` and `"api_key": "..."` pairs, bearer tokens, known key formats)."""
     known = sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
     for secret in known:  # longest first: one secret may contain another
         text = text.replace(secret, REDACTED)
