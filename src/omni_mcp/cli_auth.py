@@ -24,7 +24,7 @@ def apikey() -> None:
 @apikey.command("create")
 @click.argument("organization")
 @click.option("--role", required=True, type=click.Choice(ROLES), help="What the key may do.")
-@click.option("--tools", default=None, help="Comma-separated tool names the key may use (default: all).")
+@click.option("--tools", default=None, help="Comma-separated tool names the key may call.")
 @click.option("--prompts", default=None, help="Comma-separated prompt names the key may get.")
 @click.option(
     "--resources", default=None, help="Comma-separated resource URIs or URI templates the key may read."
