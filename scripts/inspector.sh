@@ -8,10 +8,12 @@
 #
 # One fresh server (127.0.0.1, a free port, a new SQLite database, only the `conformance` plugin, local
 # mode off so every request needs a credential) and two API keys made with `omni-mcp apikey create`: a
-# member key limited to the tool test_simple_text, and an admin key. Then, in the handshake era (legacy)
+# member key whose allow-list names the tool test_simple_text, the prompt test_simple_prompt and the resource
+# test://static-text, and an admin key. Then, in the handshake era (legacy)
 # and the stateless one (modern), the Inspector must: be refused without a key and with a forged one
 # (auth_required: it read the 401 and its WWW-Authenticate challenge); list only test_simple_text with
-# the member key and call it; get a prompt and read a resource with it; list every fixture tool with
+# the member key and call it; get the prompt and read the resource it names, but not another resource;
+# list every fixture tool with
 # the admin key. The last line is `inspector: N passed, M failed`; exit status 1 when M > 0.
 #
 # Environment:
@@ -82,14 +84,13 @@ server_env+=(
     "OMNI_MCP_RATE_LIMIT__ENABLED=false"
     "OMNI_MCP_SECURITY__KEY_FILE=$work/secret.key"
 )
-key_for() { # role [tools]: a new key of the default organization, as its JSON "key"
-    local args=(apikey create default --role "$1" --json)
-    [[ -n "${2:-}" ]] && args+=(--tools "$2")
+key_for() { # role [allow-list options...]: a new key of the default organization, as its JSON "key"
+    local args=(apikey create default --role "$1" --json "${@:2}")
     "${server_env[@]}" "$omni_mcp" "${args[@]}" 2>"$work/apikey.log" \
         | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).key));' \
         || { cat "$work/apikey.log" >&2; die "omni-mcp apikey create failed"; }
 }
-member_key="$(key_for member test_simple_text)"
+member_key="$(key_for member --tools test_simple_text --prompts test_simple_prompt --resources test://static-text)"
 admin_key="$(key_for admin)"
 "${server_env[@]}" "$omni_mcp" serve --host 127.0.0.1 --port "$port" >"$work/server.log" 2>&1 &
 server_pid=$!
@@ -148,6 +149,9 @@ for era in legacy modern; do
     check "$era: ... reads a resource" \
         'code === 0 && out.result.contents[0].text === "This is the content of the static text resource."' \
         -- "${e[@]}" "${member[@]}" --method resources/read --uri test://static-text
+    check "$era: ... but not a resource its allow-list does not name" \
+        '!(code === 0 && out?.result?.contents)' \
+        -- "${e[@]}" "${member[@]}" --method resources/read --uri test://static-binary
     check "$era: an admin key lists every fixture tool" \
         'code === 0 && ["test_simple_text", "test_error_handling", "test_tool_with_progress"].every((n) => out.result.tools.some((t) => t.name === n))' \
         -- "${e[@]}" "${admin[@]}" --method tools/list

@@ -368,7 +368,7 @@ def test_a_tool_outside_the_keys_allow_list_is_forbidden(setup: Setup) -> None:
     key = bearer(setup.keys["acme"])  # may use probe_whoami and elsewhere_tool only
     for name in ("probe_reset", "no_such_tool"):  # whether the tool exists or not: nothing is confirmed
         assert forbidden(call(setup.gateway, key, "tools/call", {"name": name})) == (
-            f"Permission denied: this API key may not call tool '{name}' (not in its tool list)"
+            f"Permission denied: this API key may not call tool '{name}' (not in its allow-list)"
         )
     listed = call(setup.gateway, key, "tools/list", {})
     assert [tool["name"] for tool in listed.json()["result"]["tools"]] == ["probe_whoami"]

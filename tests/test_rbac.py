@@ -102,7 +102,7 @@ async def test_a_key_allow_list_limits_tools_and_hides_the_rest(gateway: Running
     # A real tool and a made-up name are refused alike: the refusal confirms nothing exists.
     assert outside.code == absent.code == PERMISSION_DENIED
     assert outside.message == (
-        "Permission denied: this API key may not call tool 'crm_whoami' (not in its tool list)"
+        "Permission denied: this API key may not call tool 'crm_whoami' (not in its allow-list)"
     )
     assert absent.message == outside.message.replace("crm_whoami", "no_such_tool")
 
@@ -145,7 +145,7 @@ def raw_call(gateway: RunningGateway, method: str, params: dict[str, Any], **hea
             {"name": "crm_whoami", "arguments": {}},
             {"role": "admin", "tools": "demo_echo"},
             None,
-            "Permission denied: this API key may not call tool 'crm_whoami' (not in its tool list)",
+            "Permission denied: this API key may not call tool 'crm_whoami' (not in its allow-list)",
         ),
         (
             "prompts/get",

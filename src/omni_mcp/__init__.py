@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from omni_mcp.context import Actor, CallContext
     from omni_mcp.health import Health
     from omni_mcp.hookspecs import hookimpl
+    from omni_mcp.redaction import redact_secrets
     from omni_mcp.runtime import Runtime
     from omni_mcp.settings import Settings, load_settings
     from omni_mcp.storage.store import PluginStore
@@ -33,6 +34,7 @@ _WHERE = {
     "CallContext": "omni_mcp.context",
     "Health": "omni_mcp.health",
     "hookimpl": "omni_mcp.hookspecs",
+    "redact_secrets": "omni_mcp.redaction",
     "Runtime": "omni_mcp.runtime",
     "Settings": "omni_mcp.settings",
     "load_settings": "omni_mcp.settings",
@@ -74,5 +76,6 @@ __all__ = [
     "create_app",
     "hookimpl",
     "load_settings",
+    "redact_secrets",
     "retry_after_seconds",
 ]

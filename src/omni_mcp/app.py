@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -27,6 +26,7 @@ from omni_mcp.db.engine import create_db_engine, describe_url
 from omni_mcp.errors import StartupError
 from omni_mcp.gateway.permission_gate import PermissionGate
 from omni_mcp.gateway.server import build_mcp_server
+from omni_mcp.observability.health import health_response
 from omni_mcp.observability.request_id import RequestIdMiddleware
 from omni_mcp.observability.startup_errors import StartupErrorMessages
 from omni_mcp.plugins import PluginHost, get_plugin_manager
@@ -115,7 +115,7 @@ def create_app(
             runtime.engine.dispose()
 
     async def health(request: Request) -> JSONResponse:
-        return await health_response(runtime)
+        return await health_response(runtime, request)
 
     routes: list[BaseRoute] = [
         Route("/health", health, methods=["GET"]),
@@ -199,28 +199,6 @@ async def _plugin_routes(runtime: Runtime) -> list[BaseRoute]:
             continue
         routes.extend(result or [])
     return routes
-
-
-async def health_response(runtime: Runtime) -> JSONResponse:
-    states = await runtime.check_health()
-    core_ok = all(state.health.ok for state in states.values() if state.info.source == "core")
-    plugins_ok = all(state.health.ok for state in states.values())
-    status = "healthy" if plugins_ok else ("degraded" if core_ok else "unhealthy")
-    body: dict[str, Any] = {
-        "status": status,
-        "version": runtime.version,
-        "uptime_seconds": round(runtime.uptime_seconds, 3),
-        "plugins": {
-            name: {
-                "status": state.health.status,
-                "version": state.info.version,
-                "detail": state.health.detail,
-                "serving": not state.withheld,
-            }
-            for name, state in states.items()
-        },
-    }
-    return JSONResponse(body, status_code=200 if core_ok else 503)
 
 
 def _log_ready(runtime: Runtime) -> None:

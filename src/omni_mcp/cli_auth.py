@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,7 +24,16 @@ def apikey() -> None:
 @apikey.command("create")
 @click.argument("organization")
 @click.option("--role", required=True, type=click.Choice(ROLES), help="What the key may do.")
-@click.option("--tools", default=None, help="Comma-separated tool names the key may use (default: all).")
+@click.option("--tools", default=None, help="Comma-separated tool names the key may call.")
+@click.option("--prompts", default=None, help="Comma-separated prompt names the key may get.")
+@click.option(
+    "--resources", default=None, help="Comma-separated resource URIs or URI templates the key may read."
+)
+@click.option(
+    "--servers",
+    default=None,
+    help="Comma-separated servers (plugins) whose every tool, prompt and resource it may use.",
+)
 @click.option("--permission", "permissions", multiple=True, help="Extra permission (repeatable).")
 @click.option("--expires", default=None, help="Lifetime, e.g. 90d, 12h, 30m, 2w (default: never).")
 @click.option("--name", default="", help="A label to recognise the key by.")
@@ -34,13 +43,19 @@ def apikey_create(
     organization: str,
     role: str,
     tools: str | None,
+    prompts: str | None,
+    resources: str | None,
+    servers: str | None,
     permissions: tuple[str, ...],
     expires: str | None,
     name: str,
     config_file: Path | None,
     as_json: bool,
 ) -> None:
-    """Create an API key for ORGANIZATION and print it (this once: only its hash is stored)."""
+    """Create an API key for ORGANIZATION and print it (this once: only its hash is stored).
+
+    Without --tools, --prompts, --resources or --servers the key reaches whatever its role allows. With any
+    of them it reaches only what they name: a key made with --tools alone gets no prompt or resource."""
     from omni_mcp.auth.api_keys import parse_duration
     from omni_mcp.default_plugins.api_keys import api_key_service
     from omni_mcp.tenancy.service import ConfigError
@@ -49,7 +64,6 @@ def apikey_create(
         lifetime = parse_duration(expires) if expires else None
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
-    tool_names = tools.split(",") if tools is not None else None
 
     def create(rt: Runtime) -> CreatedKey:
         if organization == rt.settings.tenancy.default_organization:  # exists once `serve` ran; maybe not yet
@@ -59,14 +73,17 @@ def apikey_create(
             role=role,
             actor=CLI_ACTOR,
             permissions=permissions,
-            tools=tool_names,
+            tools=_names(tools),
+            prompts=_names(prompts),
+            resources=_names(resources),
+            servers=_names(servers),
             expires_in=lifetime,
             name=name,
         )
 
     created = run(config_file, create)
-    for tool in created.unknown_tools:
-        click.echo(f"warning: no installed plugin serves a tool named {tool!r}", err=True)
+    for warning in created.warnings:
+        click.echo(f"warning: {warning}", err=True)
     view = created.view
     expiry = f", expires {view['expires_at']}" if view["expires_at"] else ""
     emit(
@@ -97,11 +114,22 @@ def apikey_list(organization: str, config_file: Path | None, as_json: bool) -> N
         as_json,
         [
             f"{r['id']:<14} {r['status']:<8} {r['role']:<7} {r['name'] or '-':<20} "
-            f"tools={','.join(r['tools']) if r['tools'] is not None else 'all'} "
+            f"{_reach(r)} "
             f"expires={r['expires_at'] or 'never'} last_used={r['last_used_at'] or 'never'}"
             for r in rows
         ],
     )
+
+
+def _names(listed: str | None) -> list[str] | None:
+    return listed.split(",") if listed is not None else None
+
+
+def _reach(row: dict[str, Any]) -> str:
+    kinds = ("tools", "prompts", "resources", "servers")
+    if all(row[kind] is None for kind in kinds):
+        return "reaches everything its role allows"
+    return "reaches " + " ".join(f"{kind}={','.join(row[kind]) or 'none'}" for kind in kinds)
 
 
 @apikey.command("revoke")

@@ -33,8 +33,10 @@ LOG_LEVELS: tuple[types.LoggingLevel, ...] = (
 class Actor:
     """The caller, as authentication resolved it. Never carries the caller's credential.
 
-    `permissions` are the extra ones granted beyond the role's (see omni_mcp.auth.permissions);
-    `allowed_tools`, when set (API keys), limits which tools may be listed and called.
+    `permissions` are the extra ones granted beyond the role's (see omni_mcp.auth.permissions).
+    The `allowed_*` sets are an allow-list (API keys): once any is set, the caller reaches only the tools,
+    prompts, resources (URIs or URI templates) and servers (plugins) they name; an unset one is empty then
+    (see omni_mcp.auth.allow_list). All None: whatever the role allows.
     """
 
     id: str
@@ -43,6 +45,9 @@ class Actor:
     permissions: frozenset[str] = frozenset()
     kind: str = "user"
     allowed_tools: frozenset[str] | None = None
+    allowed_prompts: frozenset[str] | None = None
+    allowed_resources: frozenset[str] | None = None
+    allowed_servers: frozenset[str] | None = None
 
     @classmethod
     def local(cls, organization: str = "default") -> Actor:

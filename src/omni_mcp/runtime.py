@@ -28,6 +28,7 @@ from omni_mcp.health import Health
 from omni_mcp.plugins import PluginHost, PluginInfo
 from omni_mcp.ratelimit.buckets import Limit
 from omni_mcp.ratelimit.limiter import Limits, RateLimiter
+from omni_mcp.redaction import redact_secrets
 from omni_mcp.security.secrets import SecretBox
 from omni_mcp.settings import Settings
 from omni_mcp.tenancy.plugin_settings import check_operator_settings
@@ -234,7 +235,7 @@ class Runtime:
                 row.version = state.info.version
                 row.distribution = state.info.distribution
                 row.health = state.health.status
-                row.health_detail = state.health.detail[:2000]
+                row.health_detail = redact_secrets(state.health.detail)[:2000]  # shown in lists and the admin
                 row.updated_at = utcnow()
                 session.add(row)
             session.commit()

@@ -155,6 +155,15 @@ class RateLimitSettings(_Section):
     per_tool_per_minute: dict[str, float] = Field(
         default_factory=dict, description="Calls per minute of one caller to a tool, by tool name."
     )
+    failed_auth_per_minute: float = Field(
+        30,
+        ge=0,
+        description="Refused credentials one client address may present per minute; past that (and the "
+        "burst) it gets 429 before any credential lookup. 0 = no limit.",
+    )
+    failed_auth_burst: int = Field(
+        20, gt=0, description="Refused credentials an address may present at once."
+    )
 
 
 class CorsSettings(_Section):
@@ -334,6 +343,10 @@ class AuthSettings(_Section):
 class LoggingSettings(_Section):
     level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     json_logs: bool = Field(False, alias="json", description="One JSON object per line instead of text.")
+    log_payloads: bool = Field(
+        False,
+        description="At DEBUG, also log whole MCP messages (arguments, results): may hold personal data.",
+    )
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -768,6 +768,8 @@ class FakeLinear:
     oauth_tokens: dict[str, str] = field(default_factory=lambda: {ALICE_OAUTH: ident("user/alice")})
     revoked: set[str] = field(default_factory=set)
     auth_error_status: int = 400
+    echo_credential: bool = False
+    """Quote the refused Authorization header in the error, as some upstreams and proxies do."""
     received: list[Received] = field(default_factory=list)
     rejected: list[tuple[str, list[str]]] = field(default_factory=list)
     _rate_limited: list[tuple[int, str | None]] = field(default_factory=list)
@@ -793,6 +795,7 @@ class FakeLinear:
             self._rate_limited.clear()
             self._failures.clear()
             self.auth_error_status = 400
+            self.echo_credential = False
 
     def authorizations(self) -> set[str | None]:
         return {r.authorization for r in self.received}
@@ -844,12 +847,13 @@ class FakeLinear:
             return status, _errors("Rate limit exceeded", "RATELIMITED", "ratelimited", 429), headers
         viewer = self._viewer(authorization)
         if viewer is None:
+            quoted = f" (credential {authorization!r} is not valid)" if self.echo_credential else ""
             payload = _errors(
                 "Authentication required, not authenticated",
                 "AUTHENTICATION_ERROR",
                 "authentication error",
                 401,
-                "You need to authenticate to access this operation.",
+                f"You need to authenticate to access this operation.{quoted}",
             )
             return self.auth_error_status, payload, {}
         try:

@@ -162,6 +162,17 @@ async def test_rejected_key_is_an_authentication_error(fake_linear: FakeLinear, 
     assert len(fake_linear.received) == 1  # never retried
 
 
+@pytest.mark.parametrize("key", ["lin_api_" + "W" * 40, "a-custom-proxy-credential"])
+async def test_an_upstream_echoing_the_credential_does_not_pass_it_on(
+    fake_linear: FakeLinear, key: str
+) -> None:
+    fake_linear.echo_credential = True
+    async with client(fake_linear, key=key) as linear:
+        with pytest.raises(LinearAuthError, match="You need to authenticate") as caught:
+            await linear.execute(queries.VIEWER)
+    assert key not in str(caught.value) and "[redacted]" in str(caught.value)
+
+
 async def test_api_key_sent_as_bearer_is_refused(fake_linear: FakeLinear) -> None:
     async with client(fake_linear, bearer=True) as linear:
         with pytest.raises(LinearAuthError):

@@ -57,6 +57,7 @@ class Gateways:
     acme: str  # MCP endpoint serving organization "acme"
     logs: list[Path]
     cli_output: str
+    env: dict[str, str]
 
 
 def omni(env: dict[str, str], *args: str) -> str:
@@ -132,7 +133,7 @@ def gateways(fake_linear_server: FakeLinear, tmp_path_factory: pytest.TempPathFa
             default_process.kill()
             raise
         try:
-            yield Gateways(default_url, acme_url, logs, output)
+            yield Gateways(default_url, acme_url, logs, output, env)
         finally:
             for process in (default_process, acme_process):
                 process.send_signal(signal.SIGTERM)
@@ -586,6 +587,46 @@ async def test_keys_never_reach_logs_or_cli_output(gateways: Gateways, fake_line
 
 
 # resources and prompts
+
+
+def key_limited_to(env: dict[str, str], tool: str) -> str:
+    """A member key of `default` made with `apikey create --tools TOOL` (and nothing else)."""
+    command = ["apikey", "create", "default", "--role", "member", "--tools", tool, "--json"]
+    made = subprocess.run(
+        [sys.executable, "-m", "omni_mcp", *command],
+        env={**env, "OMNI_MCP_LOGGING__LEVEL": "WARNING"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return str(json.loads(made.stdout)["key"])
+
+
+async def test_a_key_limited_to_a_tool_reads_no_linear_resource(
+    gateways: Gateways, fake_linear: FakeLinear, era: str
+) -> None:
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    http = httpx2.AsyncClient(headers={"x-api-key": key_limited_to(gateways.env, "linear_get_viewer")})
+    transport = streamable_http_client(gateways.default, http_client=http)
+    async with http, mcp.Client(transport, mode=era) as client:
+        listed = (await client.list_resources()).resources
+        prompts = (await client.list_prompts()).prompts
+        with pytest.raises(MCPError) as teams:
+            await client.read_resource("linear://teams")
+        with pytest.raises(MCPError) as triage:
+            await client.get_prompt("linear_issue_triage", {})
+        viewer = await client.call_tool("linear_get_viewer", {})
+    assert listed == [] and prompts == []
+    assert teams.value.message == (
+        "Permission denied: this API key may not read resource 'linear://teams' (not in its allow-list)"
+    )
+    assert "not in its allow-list" in triage.value.message
+    assert ok(viewer)["viewer"]["email"] == "alice@acme.test"
+    # Only the allowed tool reached Linear with the organization's key; the resource read never did.
+    assert fake_linear.operations() == ["Viewer"]
 
 
 async def test_resources_team_data_and_issue_templates(

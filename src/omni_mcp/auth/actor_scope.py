@@ -14,6 +14,9 @@ When no plugin resolves the request:
 The credential headers (Authorization, X-API-Key) are removed before the request goes further, so
 nothing behind this middleware (the gateway, plugins, their upstream calls) can see or forward them.
 
+A client address that keeps presenting bad credentials gets 429 before any lookup (see
+omni_mcp.ratelimit.failed_auth).
+
 A handshake-era session belongs to the caller who opened it: a request naming the session id of
 another caller (or one we never saw opened) gets 404, as an unknown session would, so a leaked session
 id is worth nothing without its owner's credential.
@@ -38,6 +41,7 @@ from omni_mcp.context import Actor
 from omni_mcp.security.errors import send_error
 
 if TYPE_CHECKING:
+    from omni_mcp.ratelimit.failed_auth import FailedAuthLimiter
     from omni_mcp.runtime import Runtime
 
 ACTOR_SCOPE_KEY = "omni_mcp.actor"
@@ -59,6 +63,24 @@ class _PluginFailed(Exception):
     """A plugin's `actor_from_request` broke (already logged)."""
 
 
+class _Blocked(Exception):
+    """The client's address presented too many bad credentials lately: no lookup for it now."""
+
+
+def _failed_auth_limiter(runtime: Runtime) -> FailedAuthLimiter | None:
+    """Limits refused credentials per address, with the rate limits' bucket store; off with them or at 0."""
+    # Imported here: omni_mcp.ratelimit.limiter imports this module.
+    from omni_mcp.ratelimit.buckets import Limit
+    from omni_mcp.ratelimit.failed_auth import FailedAuthLimiter
+
+    limits = runtime.settings.rate_limit
+    if runtime.rate_limiter is None or limits.failed_auth_per_minute <= 0:
+        return None
+    return FailedAuthLimiter(
+        runtime.rate_limiter.store, Limit(limits.failed_auth_per_minute, limits.failed_auth_burst)
+    )
+
+
 class ActorMiddleware:
     def __init__(
         self, app: ASGIApp, *, runtime: Runtime, mcp_path: str, local_mode: bool | None = None
@@ -69,6 +91,7 @@ class ActorMiddleware:
         self.local_mode = local_mode_enabled(runtime.settings) if local_mode is None else local_mode
         self.local = Actor.local(runtime.settings.tenancy.default_organization)
         self.public_prefixes = [p.rstrip("/") for p in runtime.settings.auth.public_paths]
+        self.failures = _failed_auth_limiter(runtime)
         gateway = runtime.settings.gateway
         # Each use refreshes an entry; the SDK closes a session idle for session_idle_timeout anyway.
         self.session_owners: TTLCache[str, Owner] = TTLCache(
@@ -81,13 +104,21 @@ class ActorMiddleware:
             return
         # Plugins' routes may include websockets: they are authenticated the same way (from the upgrade).
         request = Request({**scope, "type": "http"} if scope["type"] == "websocket" else scope)
+        address = client_address(scope)
+        blocked = self._blocked_for(address, scope)
         try:
+            if blocked is not None:
+                raise _Blocked
             resolved = await self._resolve(request)
-        except (AuthenticationError, _Unresolved, _PluginFailed) as error:
+        except (AuthenticationError, _Unresolved, _PluginFailed, _Blocked) as error:
             if isinstance(error, AuthenticationError):
                 logger.info("credential refused ({}): {}", error.status, error.reason)
+                if error.status == 401 and self.failures is not None:
+                    blocked = await self.failures.failed(address)
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})  # policy violation, before accepting
+            elif blocked is not None:
+                await self._too_many_failures(scope, receive, send, blocked)
             elif isinstance(error, _PluginFailed):  # fail closed, without a traceback in the answer
                 await send_error(scope, receive, send, 500, "Could not resolve the caller", self.mcp_path)
             else:
@@ -102,6 +133,17 @@ class ActorMiddleware:
             await self.app(scope, receive, send)
             return
         await self._in_own_session(resolved, scope, receive, send)
+
+    def _blocked_for(self, address: str, scope: Scope) -> float | None:
+        if self.failures is None or not presents_credential(scope["headers"]):
+            return None
+        return self.failures.retry_after(address)
+
+    async def _too_many_failures(
+        self, scope: Scope, receive: Receive, send: Send, retry_after: float
+    ) -> None:
+        assert self.failures is not None
+        await self.failures.refuse(scope, receive, send, self.mcp_path, retry_after)
 
     async def _in_own_session(self, actor: Actor, scope: Scope, receive: Receive, send: Send) -> None:
         owner: Owner = (actor.kind, actor.id, actor.organization)
@@ -166,6 +208,12 @@ class ActorMiddleware:
         )
         message = "Authentication required" if reason is None else f"Invalid credential: {reason}"
         await send_error(scope, receive, send, 401, message, self.mcp_path, {"www-authenticate": challenge})
+
+
+def client_address(scope: Scope) -> str:
+    """The caller's address as the server saw it (uvicorn applies a trusted proxy's X-Forwarded-For)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 def _header(holder: Scope | Message, name: bytes) -> str | None:

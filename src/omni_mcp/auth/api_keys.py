@@ -9,7 +9,9 @@ a secret this long, and verification stays cheap.
 `ApiKeyVerifier` turns a presented key into an Actor: verified records are cached for
 `auth.api_key_cache_seconds` (concurrent requests for a key not in the cache share one database read),
 dropped at once when the key's organization changes (a revocation announces one), and `last_used_at` is
-collected in memory and written in batches.
+collected in memory and written in batches. Prefixes no key has are remembered for a few seconds in a
+cache of their own, so repeating a bad key costs no query and made-up keys cannot evict real ones
+(floods of bad credentials are limited per address in omni_mcp.ratelimit.failed_auth).
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ PREFIX_PATTERN = re.compile(rf"^{KEY_MARK}[a-z0-9]{{{ID_LENGTH}}}$")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 MAX_CACHED_KEYS = 10_000
+MAX_UNKNOWN_KEYS = 10_000
+UNKNOWN_KEY_SECONDS = 10.0
+"""How long a prefix no key has is remembered (so a repeated bad key costs no query); kept short."""
 
 Announce = Callable[[Session, str], None]
 AfterCommit = Callable[[str], None]
@@ -103,6 +108,9 @@ class KeyRecord:
     role: str
     permissions: frozenset[str]
     allowed_tools: frozenset[str] | None
+    allowed_prompts: frozenset[str] | None
+    allowed_resources: frozenset[str] | None
+    allowed_servers: frozenset[str] | None
     expires_at: datetime | None
     revoked: bool
 
@@ -114,6 +122,9 @@ class KeyRecord:
             permissions=self.permissions,
             kind="api_key",
             allowed_tools=self.allowed_tools,
+            allowed_prompts=self.allowed_prompts,
+            allowed_resources=self.allowed_resources,
+            allowed_servers=self.allowed_servers,
         )
 
 
@@ -122,7 +133,8 @@ class CreatedKey:
     key: str
     """The key itself: shown to its creator once, never stored."""
     view: dict[str, Any]
-    unknown_tools: list[str]
+    warnings: list[str]
+    """Names in the allow-list that nothing installed serves (yet): worth a warning, not an error."""
 
 
 class ApiKeyService:
@@ -132,13 +144,14 @@ class ApiKeyService:
         *,
         announce: Announce | None = None,
         after_commit: AfterCommit | None = None,
-        known_tools: Callable[[], Iterable[str]] | None = None,
+        known_names: Callable[[], Mapping[str, Iterable[str]]] | None = None,
     ) -> None:
         """`announce` runs inside a revocation's transaction, `after_commit` once it committed."""
         self.engine = engine
         self._announce = announce or (lambda _session, _slug: None)
         self._after_commit = after_commit or (lambda _slug: None)
-        self._known_tools = known_tools
+        self._known_names = known_names
+        """Kind ('tool', 'prompt', 'resource', 'server') -> names installed plugins serve, for warnings."""
 
     def create(
         self,
@@ -148,6 +161,9 @@ class ApiKeyService:
         actor: str,
         permissions: Iterable[str] = (),
         tools: Iterable[str] | None = None,
+        prompts: Iterable[str] | None = None,
+        resources: Iterable[str] | None = None,
+        servers: Iterable[str] | None = None,
         expires_in: timedelta | None = None,
         name: str = "",
     ) -> CreatedKey:
@@ -159,11 +175,9 @@ class ApiKeyService:
             raise ConfigError(
                 f"unknown permission {unknown[0]!r}; permissions are: {', '.join(sorted(ALL_PERMISSIONS))}"
             )
-        allowed = None if tools is None else sorted({t.strip() for t in tools if t.strip()})
-        if allowed is not None and not allowed:
-            raise ConfigError("--tools needs at least one tool name")
-        known = set(self._known_tools()) if self._known_tools is not None else None
-        unknown_tools = [t for t in allowed or [] if known is not None and t not in known]
+        given = {"tool": tools, "prompt": prompts, "resource": resources, "server": servers}
+        allow = _allow_list(given)
+        warnings = self._unknown_names(allow or {})
         if len(name) > 200:
             raise ConfigError("a key's name is at most 200 characters")
         org_id = organization_id(self.engine, slug)
@@ -179,7 +193,10 @@ class ApiKeyService:
                         name=name,
                         role=role,
                         permissions=extra,
-                        allowed_tools=allowed,
+                        allowed_tools=allow["tool"] if allow else None,
+                        allowed_prompts=allow["prompt"] if allow else None,
+                        allowed_resources=allow["resource"] if allow else None,
+                        allowed_servers=allow["server"] if allow else None,
                         created_by=actor[:200],
                         expires_at=expires_at,
                     )
@@ -198,8 +215,24 @@ class ApiKeyService:
                     session.commit()
             except IntegrityError:
                 continue
-            return CreatedKey(key, view, unknown_tools)
+            return CreatedKey(key, view, warnings)
         raise ConfigError("could not find an unused key id; try again")
+
+    def _unknown_names(self, allow: Mapping[str, list[str]]) -> list[str]:
+        if self._known_names is None:
+            return []
+        known = self._known_names()
+        warnings = []
+        for kind, names in allow.items():
+            served = set(known.get(kind, ()))
+            for name in names:
+                if name in served:
+                    continue
+                if kind == "server":
+                    warnings.append(f"no installed plugin named {name!r}")
+                else:
+                    warnings.append(f"no installed plugin serves a {kind} named {name!r}")
+        return warnings
 
     def list_keys(self, slug: str) -> list[dict[str, Any]]:
         org_id = organization_id(self.engine, slug)
@@ -261,7 +294,10 @@ class ApiKeyService:
             organization=slug,
             role=row.role,
             permissions=frozenset(row.permissions),
-            allowed_tools=None if row.allowed_tools is None else frozenset(row.allowed_tools),
+            allowed_tools=_names(row.allowed_tools),
+            allowed_prompts=_names(row.allowed_prompts),
+            allowed_resources=_names(row.allowed_resources),
+            allowed_servers=_names(row.allowed_servers),
             expires_at=aware(row.expires_at),
             revoked=row.revoked_at is not None,
         )
@@ -301,13 +337,43 @@ def _view(row: ApiKey, slug: str) -> dict[str, Any]:
         "name": row.name,
         "role": row.role,
         "permissions": list(row.permissions),
-        "tools": None if row.allowed_tools is None else list(row.allowed_tools),
+        **_reach(row),
         "status": status,
         "created_by": row.created_by,
         "created_at": _iso(row.created_at),
         "expires_at": _iso(row.expires_at),
         "revoked_at": _iso(row.revoked_at),
         "last_used_at": _iso(row.last_used_at),
+    }
+
+
+def _allow_list(given: Mapping[str, Iterable[str] | None]) -> dict[str, list[str]] | None:
+    """The names of each kind, cleaned and sorted; None when no kind was given (no allow-list at all).
+    Once any kind is given, the ones not given are empty: a key limited to tools reaches no prompt."""
+    if all(names is None for names in given.values()):
+        return None
+    allow: dict[str, list[str]] = {}
+    for kind, names in given.items():
+        cleaned = sorted({name.strip() for name in names or () if name.strip()})
+        if names is not None and not cleaned:
+            raise ConfigError(f"--{kind}s needs at least one name")
+        if any(len(name) > 1000 for name in cleaned):
+            raise ConfigError(f"a {kind} name in the allow-list is longer than 1000 characters")
+        allow[kind] = cleaned
+    return allow
+
+
+def _names(stored: list[str] | None) -> frozenset[str] | None:
+    return None if stored is None else frozenset(stored)
+
+
+def _reach(row: ApiKey) -> dict[str, list[str] | None]:
+    """What the key may reach: each kind's names, or None for all of them when the key has no allow-list."""
+    lists = (row.allowed_tools, row.allowed_prompts, row.allowed_resources, row.allowed_servers)
+    limited = any(names is not None for names in lists)
+    return {
+        kind: (list(names or []) if limited else None)
+        for kind, names in zip(("tools", "prompts", "resources", "servers"), lists, strict=True)
     }
 
 
@@ -340,12 +406,19 @@ class ApiKeyVerifier:
         *,
         ttl_seconds: float,
         clock: Callable[[], datetime] = utcnow,
+        max_cached_keys: int = MAX_CACHED_KEYS,
+        max_unknown_keys: int = MAX_UNKNOWN_KEYS,
     ) -> None:
         self._lookup = lookup
         self._clock = clock
-        # Unknown prefixes are cached too (as None), so guessing keys does not cost a query each time.
-        self._cache: TTLCache[str, KeyRecord | None] | None = (
-            TTLCache(maxsize=MAX_CACHED_KEYS, ttl=ttl_seconds) if ttl_seconds > 0 else None
+        self._cache: TTLCache[str, KeyRecord] | None = (
+            TTLCache(maxsize=max_cached_keys, ttl=ttl_seconds) if ttl_seconds > 0 else None
+        )
+        # Unknown prefixes are remembered briefly, apart: a flood of made-up keys cannot push real ones out.
+        self._unknown: TTLCache[str, bool] | None = (
+            TTLCache(maxsize=max_unknown_keys, ttl=min(ttl_seconds, UNKNOWN_KEY_SECONDS))
+            if ttl_seconds > 0
+            else None
         )
         self._generation = 0
         self._reading: dict[str, _Reading] = {}  # prefixes being read from the database right now
@@ -368,9 +441,11 @@ class ApiKeyVerifier:
         return record.actor()
 
     async def _record(self, prefix: str) -> KeyRecord | None:
-        if self._cache is None:
+        if self._cache is None or self._unknown is None:
             return await self._read(prefix)
         while True:
+            if prefix in self._unknown:
+                return None
             cached: Any = self._cache.get(prefix, _MISSING)
             if cached is not _MISSING:
                 return cached  # type: ignore[no-any-return]
@@ -389,7 +464,10 @@ class ApiKeyVerifier:
             record = await self._read(prefix)
             # An invalidation while we were reading may mean we read the row before the change: keep it out.
             if generation == self._generation:
-                self._cache[prefix] = record
+                if record is None:
+                    self._unknown[prefix] = True
+                else:
+                    self._cache[prefix] = record
             return record
         except VerifierUnavailable:
             pending.failed = True
@@ -409,13 +487,14 @@ class ApiKeyVerifier:
     def invalidate(self, slug: str | None = None) -> None:
         """Forget the keys of one organization (all of them with None or '*'), and every unknown prefix."""
         self._generation += 1
-        if self._cache is None:
+        if self._cache is None or self._unknown is None:
             return
+        self._unknown.clear()
         if slug is None or slug == "*":
             self._cache.clear()
             return
         for prefix, record in list(self._cache.items()):
-            if record is None or record.organization == slug:
+            if record.organization == slug:
                 self._cache.pop(prefix, None)
 
     def take_used(self) -> dict[int, datetime]:

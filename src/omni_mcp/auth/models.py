@@ -12,7 +12,7 @@ from omni_mcp.db.scoping import OrgScoped, organization_id_field
 
 
 class ApiKey(OrgScoped, SQLModel, table=True):
-    """A service's credential for one organization, with a role, extra permissions and maybe a tool list."""
+    """A service's credential for one organization, with a role, extra permissions and maybe an allow-list."""
 
     __tablename__ = "api_keys"
 
@@ -26,7 +26,13 @@ class ApiKey(OrgScoped, SQLModel, table=True):
     role: str = Field(max_length=20)
     permissions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     allowed_tools: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
-    """Tool names the key may list and call; None = every tool its role allows."""
+    """Tool names the key may list and call. With the three below, the key's allow-list (all None: the key
+    reaches whatever its role allows; see omni_mcp.auth.allow_list)."""
+    allowed_prompts: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    allowed_resources: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """Resource URIs and URI templates."""
+    allowed_servers: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """Servers (plugins) whose every tool, prompt and resource the key reaches."""
     created_by: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
     expires_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

@@ -18,6 +18,7 @@ from omni_mcp.capabilities.signatures import (
     inspect_handler,
     schema_handler,
 )
+from omni_mcp.redaction import redact_secrets
 
 MAX_TOOL_NAME_LENGTH = 64
 NAMESPACE_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
@@ -212,7 +213,8 @@ def to_call_result(value: Any) -> types.CallToolResult | types.InputRequiredResu
 
 
 def error_result(message: str) -> types.CallToolResult:
-    return types.CallToolResult(content=[types.TextContent(text=message)], is_error=True)
+    """A failed call's result. The message often quotes an exception or an upstream: credentials go."""
+    return types.CallToolResult(content=[types.TextContent(text=redact_secrets(message))], is_error=True)
 
 
 def _is_content_block(item: Any) -> bool:

@@ -20,6 +20,7 @@ from omni_mcp.auth.api_keys import ApiKeyService, ApiKeyVerifier, looks_like_api
 from omni_mcp.auth.credentials import credential_of
 from omni_mcp.auth.mode import local_mode_enabled
 from omni_mcp.context import Actor
+from omni_mcp.gateway.capabilities import CapabilityMap
 from omni_mcp.hookspecs import hookimpl
 from omni_mcp.runtime import Runtime
 
@@ -31,8 +32,23 @@ def api_key_service(runtime: Runtime) -> ApiKeyService:
         runtime.engine,
         announce=runtime.broadcast.announce,
         after_commit=lambda slug: weak.configuration_committed(slug),
-        known_tools=lambda: weak.capabilities.tools,
+        known_names=lambda: served_names(weak.capabilities),
     )
+
+
+def served_names(capabilities: CapabilityMap) -> dict[str, set[str]]:
+    """What the installed plugins serve, by kind, to warn about allow-list names nothing serves."""
+    resources = set(capabilities.resources) | set(capabilities.templates)
+    servers = {owned.plugin for kind in (capabilities.tools, capabilities.prompts) for owned in kind.values()}
+    servers |= {
+        owned.plugin for kind in (capabilities.resources, capabilities.templates) for owned in kind.values()
+    }
+    return {
+        "tool": set(capabilities.tools),
+        "prompt": set(capabilities.prompts),
+        "resource": resources,
+        "server": servers,
+    }
 
 
 @dataclass

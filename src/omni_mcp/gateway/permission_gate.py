@@ -78,7 +78,7 @@ class PermissionGate:
             return None  # malformed params: the MCP server's validation error is clearer
         try:
             if kind is None:
-                await self.visibility.check_completion(actor)
+                await self.visibility.check_completion(actor, org, *_completion_ref(request))
             else:
                 await self._check(kind, actor, name, org)
         except MCPError as error:
@@ -93,9 +93,9 @@ class PermissionGate:
         if kind == "tool":
             await self.visibility.check_tool(actor, name, org)
         elif kind == "prompt":
-            await self.visibility.check_prompt(actor, name)
+            await self.visibility.check_prompt(actor, name, org)
         else:
-            await self.visibility.check_resource(actor, name)
+            await self.visibility.check_resource(actor, name, org)
 
     async def _refuse(
         self, scope: Scope, receive: Receive, send: Send, request: JsonRpcRequest, refusal: MCPError
@@ -144,3 +144,16 @@ def _name(request: JsonRpcRequest) -> str | None:
         return ""
     value = request.params.get("uri" if request.method == "resources/read" else "name")
     return value if isinstance(value, str) else None
+
+
+def _completion_ref(request: JsonRpcRequest) -> tuple[str | None, str | None]:
+    """(prompt name, resource template) a completion/complete names; what is malformed the SDK refuses."""
+    ref = request.params.get("ref")
+    if not isinstance(ref, dict):
+        return None, None
+    prompt, template = ref.get("name"), ref.get("uri")
+    if ref.get("type") == "ref/prompt" and isinstance(prompt, str):
+        return prompt, None
+    if ref.get("type") == "ref/resource" and isinstance(template, str):
+        return None, template
+    return None, None

@@ -26,6 +26,7 @@ from omni_mcp.gateway.visibility import Visibility
 from omni_mcp.observability.request_id import REQUEST_ID_SCOPE_KEY
 from omni_mcp.ratelimit.buckets import retry_after_header
 from omni_mcp.ratelimit.limiter import RATE_LIMITED
+from omni_mcp.redaction import redact_secrets
 from omni_mcp.runtime import Runtime
 from omni_mcp.storage.store import PluginStore
 
@@ -99,9 +100,7 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
             return result
 
     async def list_prompts(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListPromptsResult:
-        org = await org_of(ctx)
-        prompts = org.listings.prompts if await visibility.may_read_prompts(actor_of(ctx)) else []
-        page, cursor = _paginate(prompts, params)
+        page, cursor = _paginate(await visibility.prompts(actor_of(ctx), await org_of(ctx)), params)
         return types.ListPromptsResult(prompts=page, next_cursor=cursor)
 
     async def get_prompt(
@@ -110,23 +109,19 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
         org = await org_of(ctx)
         actor = actor_of(ctx)
         async with audit.call("prompt", params.name, actor, org, params.arguments):
-            await visibility.check_prompt(actor, params.name)
+            await visibility.check_prompt(actor, params.name, org)
             return await router.get_prompt(params, org, _context_factory(ctx, runtime, org))
 
     async def list_resources(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListResourcesResult:
-        org = await org_of(ctx)
-        resources = org.listings.resources if await visibility.may_read_resources(actor_of(ctx)) else []
-        page, cursor = _paginate(resources, params)
+        page, cursor = _paginate(await visibility.resources(actor_of(ctx), await org_of(ctx)), params)
         return types.ListResourcesResult(resources=page, next_cursor=cursor)
 
     async def list_templates(
         ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListResourceTemplatesResult:
-        org = await org_of(ctx)
-        templates = org.listings.templates if await visibility.may_read_resources(actor_of(ctx)) else []
-        page, cursor = _paginate(templates, params)
+        page, cursor = _paginate(await visibility.templates(actor_of(ctx), await org_of(ctx)), params)
         return types.ListResourceTemplatesResult(resource_templates=page, next_cursor=cursor)
 
     async def read_resource(ctx: Ctx, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
@@ -134,10 +129,11 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
         actor = actor_of(ctx)
         uri = str(params.uri)
         async with audit.call("resource", uri, actor, org, None):
-            await visibility.check_resource(actor, uri)
+            await visibility.check_resource(actor, uri, org)
             return await router.read_resource(uri, org, _context_factory(ctx, runtime, org))
 
     async def subscribe(ctx: Ctx, params: types.SubscribeRequestParams) -> types.EmptyResult:
+        await visibility.check_resource(actor_of(ctx), str(params.uri), await org_of(ctx))
         events.subscribe(ctx.session, actor_of(ctx).organization, str(params.uri))
         return types.EmptyResult()
 
@@ -152,8 +148,10 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
 
     async def complete(ctx: Ctx, params: types.CompleteRequestParams) -> types.CompleteResult:
         context_arguments = params.context.arguments if params.context and params.context.arguments else {}
-        await visibility.check_completion(actor_of(ctx))
         org = await org_of(ctx)
+        prompt = params.ref.name if isinstance(params.ref, types.PromptReference) else None
+        template = params.ref.uri if isinstance(params.ref, types.ResourceTemplateReference) else None
+        await visibility.check_completion(actor_of(ctx), org, prompt, template)
         completion = await router.complete(
             params.ref,
             params.argument.name,
@@ -193,6 +191,7 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
         on_subscriptions_listen=listen,
     )
     server.middleware.append(_remember_handshake_clients(events))
+    server.middleware.append(_redact_errors)
     # Registered after construction: the constructor warns that logging is deprecated in 2026-07-28,
     # but handshake-era clients still send logging/setLevel and must get an answer.
     server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, set_logging_level)
@@ -230,6 +229,17 @@ def _remember_handshake_clients(events: ChangeEvents) -> ServerMiddleware[Any]:
         return await call_next(ctx)
 
     return middleware
+
+
+async def _redact_errors(ctx: Ctx, call_next: CallNext) -> HandlerResult:
+    """Error messages quote exceptions and upstream answers: no credential in them reaches the caller."""
+    try:
+        return await call_next(ctx)
+    except MCPError as error:
+        cleaned = redact_secrets(error.message)
+        if cleaned == error.message:
+            raise
+        raise MCPError(error.code, cleaned, error.data) from None
 
 
 def _paginate(items: Sequence[T], params: types.PaginatedRequestParams | None) -> tuple[list[T], str | None]:

@@ -20,7 +20,7 @@ import anyio
 import httpx
 from pydantic import SecretStr
 
-from omni_mcp import retry_after_seconds
+from omni_mcp import redact_secrets, retry_after_seconds
 from omni_mcp_linear import __version__
 from omni_mcp_linear.queries import Document
 from omni_mcp_linear.settings import DEFAULT_BASE_URL
@@ -303,7 +303,8 @@ class LinearClient:
                 )
             return _Attempt(f"Linear answered HTTP {response.status_code}", response=response)
         if errors:
-            raise _error_from(errors, response.status_code)
+            # Upstreams (and proxies before them) may quote the credential they were sent: never pass it on.
+            raise _error_from(errors, response.status_code, self._credential.secret.get_secret_value())
         if response.status_code in (401, 403):
             raise (LinearAuthError if response.status_code == 401 else LinearForbiddenError)(
                 f"Linear refused the credential (HTTP {response.status_code})"
@@ -357,13 +358,14 @@ def connection_page(data: Mapping[str, Any], path: Sequence[str]) -> Page:
     )
 
 
-def _error_from(errors: list[Any], status: int) -> LinearError:
-    """Linear's error list as one exception: the first error decides the kind, all are mentioned."""
+def _error_from(errors: list[Any], status: int, credential: str) -> LinearError:
+    """Linear's error list as one exception: the first error decides the kind, all are mentioned, and
+    the credential is redacted from what Linear said."""
     first: dict[str, Any] = errors[0] if isinstance(errors[0], dict) else {"message": str(errors[0])}
     extensions: dict[str, Any] = first.get("extensions") or {}
     code = extensions.get("code")
-    message = str(first.get("message") or "unknown error")
-    shown = str(extensions.get("userPresentableMessage") or message)
+    message = redact_secrets(str(first.get("message") or "unknown error"), [credential])
+    shown = redact_secrets(str(extensions.get("userPresentableMessage") or message), [credential])
     if len(errors) > 1:
         shown += f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})"
     if code == "AUTHENTICATION_ERROR" or status == 401:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import anyio
 import httpx
 
-from omni_mcp import retry_after_seconds
+from omni_mcp import redact_secrets, retry_after_seconds
 from omni_mcp_perplexity import __version__
 from omni_mcp_perplexity.models import Completion, StreamAssembler, completion_from_json
 from omni_mcp_perplexity.sse import SseEvent, SseParser
@@ -222,7 +222,7 @@ class PerplexityClient:
     def _error(self, response: httpx.Response, path: str, *, attempts: int) -> PerplexityError:
         status = response.status_code
         label = f"HTTP {status} {response.reason_phrase}".strip()
-        detail = self._redact(error_detail(response))
+        detail = redact_secrets(error_detail(response), [self._api_key])
         said = f": {detail}" if detail else ""
         times = f" ({attempts} attempts)" if attempts > 1 else ""
         if status == 401:
@@ -262,9 +262,6 @@ class PerplexityClient:
                 setting="base_url",
             )
         return PerplexityError(f"Perplexity rejected the request ({label}{said}).", status=status)
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._api_key, "[redacted]") if self._api_key else text
 
 
 async def _read_stream(response: httpx.Response, on_chunk: ChunkCallback | None) -> Completion:
