@@ -27,6 +27,7 @@ from omni_mcp.db.engine import create_db_engine, describe_url
 from omni_mcp.errors import StartupError
 from omni_mcp.gateway.permission_gate import PermissionGate
 from omni_mcp.gateway.server import build_mcp_server
+from omni_mcp.gateway.sessions import SessionGuard, SessionLimits
 from omni_mcp.observability.request_id import RequestIdMiddleware
 from omni_mcp.observability.startup_errors import StartupErrorMessages
 from omni_mcp.plugins import PluginHost, get_plugin_manager
@@ -89,9 +90,13 @@ def create_app(
                 # Other processes' configuration changes (PostgreSQL NOTIFY / Redis) invalidate our cache.
                 background.start_soon(runtime.broadcast.listen, runtime.organization_changed)
                 background.start_soon(runtime.auditor.run)
-                endpoint.app = PermissionGate(
-                    manager.handle_request, runtime=runtime, mcp_path=settings.gateway.path
+                endpoint.app = sessions = SessionGuard(
+                    PermissionGate(manager.handle_request, runtime=runtime, mcp_path=settings.gateway.path),
+                    limits=SessionLimits.from_settings(settings),
+                    mcp_path=settings.gateway.path,
+                    on_end=runtime.events.forget,
                 )
+                background.start_soon(sessions.close_idle_sessions)
                 _log_ready(runtime)
                 if settings.server.freeze_gc:
                     # What start-up built lives as long as the process: keep the collector off it.

@@ -14,9 +14,7 @@ When no plugin resolves the request:
 The credential headers (Authorization, X-API-Key) are removed before the request goes further, so
 nothing behind this middleware (the gateway, plugins, their upstream calls) can see or forward them.
 
-A handshake-era session belongs to the caller who opened it: a request naming the session id of
-another caller (or one we never saw opened) gets 404, as an unknown session would, so a leaked session
-id is worth nothing without its owner's credential.
+Which caller owns which handshake-era session is the gateway's business (`gateway/sessions.py`).
 """
 
 from __future__ import annotations
@@ -25,10 +23,9 @@ from collections.abc import Mapping
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
-from cachetools import TTLCache
 from loguru import logger
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from omni_mcp.auth.credentials import CREDENTIAL_HEADERS, presents_credential
 from omni_mcp.auth.errors import AuthenticationError, InvalidCredential
@@ -42,8 +39,6 @@ if TYPE_CHECKING:
 
 ACTOR_SCOPE_KEY = "omni_mcp.actor"
 PUBLIC_PATHS = ("/health",)
-SESSION_HEADER = b"mcp-session-id"
-Owner = tuple[str, str, str]
 
 
 def actor_in(scope: Mapping[str, Any]) -> Actor | None:
@@ -69,11 +64,6 @@ class ActorMiddleware:
         self.local_mode = local_mode_enabled(runtime.settings) if local_mode is None else local_mode
         self.local = Actor.local(runtime.settings.tenancy.default_organization)
         self.public_prefixes = [p.rstrip("/") for p in runtime.settings.auth.public_paths]
-        gateway = runtime.settings.gateway
-        # Each use refreshes an entry; the SDK closes a session idle for session_idle_timeout anyway.
-        self.session_owners: TTLCache[str, Owner] = TTLCache(
-            maxsize=2 * gateway.max_sessions, ttl=gateway.session_idle_timeout + 60
-        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -98,29 +88,7 @@ class ActorMiddleware:
         if resolved is not None:
             scope[ACTOR_SCOPE_KEY] = resolved
         scope["headers"] = [(k, v) for k, v in scope["headers"] if k.lower() not in CREDENTIAL_HEADERS]
-        if resolved is None or scope["path"] != self.mcp_path:
-            await self.app(scope, receive, send)
-            return
-        await self._in_own_session(resolved, scope, receive, send)
-
-    async def _in_own_session(self, actor: Actor, scope: Scope, receive: Receive, send: Send) -> None:
-        owner: Owner = (actor.kind, actor.id, actor.organization)
-        session_id = _header(scope, SESSION_HEADER)
-        if session_id is not None:
-            if self.session_owners.get(session_id) != owner:
-                logger.info("session id of another caller (or unknown) refused")
-                await send_error(scope, receive, send, 404, "Session not found", self.mcp_path)
-                return
-            self.session_owners[session_id] = owner  # refreshes its lifetime
-
-        async def remember_new_session(message: Message) -> None:
-            if message["type"] == "http.response.start" and session_id is None:
-                created = _header(message, SESSION_HEADER)
-                if created is not None:
-                    self.session_owners[created] = owner
-            await send(message)
-
-        await self.app(scope, receive, remember_new_session)
+        await self.app(scope, receive, send)
 
     async def _resolve(self, request: Request) -> Actor | None:
         answers = self.runtime.plugins.call_each("actor_from_request", request=request, runtime=self.runtime)
@@ -166,10 +134,3 @@ class ActorMiddleware:
         )
         message = "Authentication required" if reason is None else f"Invalid credential: {reason}"
         await send_error(scope, receive, send, 401, message, self.mcp_path, {"www-authenticate": challenge})
-
-
-def _header(holder: Scope | Message, name: bytes) -> str | None:
-    for key, value in holder.get("headers") or []:
-        if key.lower() == name:
-            return bytes(value).decode("latin-1")
-    return None
