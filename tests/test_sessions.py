@@ -8,6 +8,7 @@ another organization's live session.
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -214,3 +215,42 @@ async def sdk_client(
     transport = streamable_http_client(gateway.mcp_url, http_client=http)
     async with http, mcp.Client(transport, mode=era, cache=None) as client:
         yield client
+
+
+def sse_events(lines: Iterator[str], until_result: bool = False) -> list[dict[str, str]]:
+    """Parse SSE events (id, data) from a stream; stop after the first JSON-RPC result if asked."""
+    events: list[dict[str, str]] = []
+    event: dict[str, str] = {}
+    for line in lines:
+        if not line:
+            if event:
+                events.append(event)
+                if until_result and '"result"' in event.get("data", ""):
+                    break
+            event = {}
+            continue
+        field_name, _, value = line.partition(":")
+        event[field_name] = value.strip()
+    return events
+
+
+def test_a_resumed_stream_replays_its_own_sessions_missed_events_only() -> None:
+    with local_server() as gateway, httpx.Client(timeout=10) as client:
+        url = gateway.mcp_url
+        mine, other = (in_session(open_session(client, url, {}), {}) for _ in range(2))
+        with client.stream(
+            "POST", url, json={"jsonrpc": "2.0", "id": 9, "method": "ping"}, headers=mine
+        ) as sent:
+            priming, answer = sse_events(sent.iter_lines())
+        assert priming["data"] == "" and priming["id"]  # the cursor a client resumes from
+        assert json.loads(answer["data"]) == {"jsonrpc": "2.0", "id": 9, "result": {}}
+
+        resume = {"accept": "text/event-stream", "last-event-id": priming["id"]}
+        with client.stream("GET", url, headers={**mine, **resume}) as resumed:
+            assert resumed.status_code == 200
+            replayed = sse_events(resumed.iter_lines(), until_result=True)
+        assert [(event["id"], event["data"]) for event in replayed] == [(answer["id"], answer["data"])]
+
+        with client.stream("GET", url, headers={**other, **resume}) as stolen:  # another session's cursor
+            assert stolen.status_code == 200
+            assert [event for event in sse_events(stolen.iter_lines()) if event.get("data")] == []

@@ -11,7 +11,6 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from loguru import logger
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -27,6 +26,7 @@ from omni_mcp.db.engine import create_db_engine, describe_url
 from omni_mcp.errors import StartupError
 from omni_mcp.gateway.permission_gate import PermissionGate
 from omni_mcp.gateway.server import build_mcp_server
+from omni_mcp.gateway.session_events import make_session_manager
 from omni_mcp.gateway.sessions import SessionGuard, SessionLimits
 from omni_mcp.observability.request_id import RequestIdMiddleware
 from omni_mcp.observability.startup_errors import StartupErrorMessages
@@ -77,7 +77,8 @@ def create_app(
             await anyio.to_thread.run_sync(prepare_database, runtime)
             await runtime.start()
             app.router.routes.extend(await _plugin_routes(runtime))
-            manager = StreamableHTTPSessionManager(
+            manager = make_session_manager(
+                settings.sessions,
                 app=build_mcp_server(runtime),
                 json_response=False,
                 stateless=False,
