@@ -17,11 +17,14 @@ from typing import Any
 import httpx
 import httpx2
 import mcp
+import mcp.types as types
 import pytest
 from mcp.client.streamable_http import streamable_http_client
+from mcp.server.streamable_http import EventMessage
 from mcp.shared.exceptions import MCPError
 
 from omni_mcp.default_plugins.api_keys import api_key_service
+from omni_mcp.gateway.session_events import SessionEventStore
 from omni_mcp.testing import RunningGateway, fresh_database_url, make_test_settings, serve_in_thread
 from tests.sample_plugins import EchoPlugin
 
@@ -254,3 +257,21 @@ def test_a_resumed_stream_replays_its_own_sessions_missed_events_only() -> None:
         with client.stream("GET", url, headers={**other, **resume}) as stolen:  # another session's cursor
             assert stolen.status_code == 200
             assert [event for event in sse_events(stolen.iter_lines()) if event.get("data")] == []
+
+
+@pytest.mark.anyio
+async def test_a_session_keeps_only_its_last_events_for_replay() -> None:
+    store = SessionEventStore(max_events=2, max_age=60)
+    replayed: list[EventMessage] = []
+
+    async def collect(event: EventMessage) -> None:
+        replayed.append(event)
+
+    first = await store.store_event("stream", None)
+    second = await store.store_event("stream", types.JSONRPCResponse(jsonrpc="2.0", id=1, result={}))
+    third = await store.store_event("stream", types.JSONRPCResponse(jsonrpc="2.0", id=2, result={}))
+    assert await store.replay_events_after(first, collect) is None  # pushed out by newer events
+    assert await store.replay_events_after(second, collect) == "stream"
+    assert [event.event_id for event in replayed] == [third]
+    elsewhere = SessionEventStore(max_events=2, max_age=60)
+    assert await elsewhere.replay_events_after(second, collect) is None  # another session's cursor

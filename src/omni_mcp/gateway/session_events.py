@@ -46,7 +46,10 @@ class SessionEventStore(EventStore):
         self.numbers = itertools.count(1)
 
     async def store_event(self, stream_id: StreamId, message: JSONRPCMessage | None) -> EventId:
-        event = _Event(next(self.numbers), stream_id, message, time.monotonic())
+        now = time.monotonic()
+        while self.events and self.events[0].stored_at < now - self.max_age:
+            self.events.popleft()  # a busy session does not keep old results until it ends
+        event = _Event(next(self.numbers), stream_id, message, now)
         self.events.append(event)
         return f"{self.prefix}{SEPARATOR}{event.number}"
 

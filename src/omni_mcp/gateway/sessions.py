@@ -168,7 +168,8 @@ class SessionGuard:
             _done(session)
             if is_stream:
                 self.open_streams.remove(owner)
-        if status == 404 or (scope["method"] == "DELETE" and status is not None and status < 300):
+        ended = status == 404 or (scope["method"] == "DELETE" and status is not None and status < 300)
+        if ended and _handshake_era(scope):  # (a 2026-07-28 request is answered without the session)
             self.end(session_id)  # deleted, or the SDK no longer knows it (it ended on its side)
 
     def end(self, session_id: str) -> None:
