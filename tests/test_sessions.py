@@ -238,7 +238,7 @@ def sse_events(lines: Iterator[str], until_result: bool = False) -> list[dict[st
 
 
 def test_a_resumed_stream_replays_its_own_sessions_missed_events_only() -> None:
-    with local_server() as gateway, httpx.Client(timeout=10) as client:
+    with local_server(sessions={"replay_events": 10}) as gateway, httpx.Client(timeout=10) as client:
         url = gateway.mcp_url
         mine, other = (in_session(open_session(client, url, {}), {}) for _ in range(2))
         with client.stream(

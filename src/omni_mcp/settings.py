@@ -95,7 +95,7 @@ class SessionSettings(_Section):
     max_streams_per_caller: int = Field(100, gt=0, description="Open GET streams of one caller.")
     max_streams_per_organization: int = Field(1000, gt=0, description="Open GET streams of one organization.")
     replay_events: int = Field(
-        100, ge=0, description="Events a session keeps for a stream resumed with Last-Event-ID (0: none)."
+        0, ge=0, description="Events a session keeps for a stream resumed with Last-Event-ID (0: none)."
     )
     replay_seconds: float = Field(300.0, gt=0, description="How long a session keeps an event for replay.")
 
