@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Iterable
 import anyio
 import anyio.to_thread
 from loguru import logger
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -26,6 +25,8 @@ from omni_mcp.db.engine import create_db_engine, describe_url
 from omni_mcp.errors import StartupError
 from omni_mcp.gateway.permission_gate import PermissionGate
 from omni_mcp.gateway.server import build_mcp_server
+from omni_mcp.gateway.session_events import make_session_manager
+from omni_mcp.gateway.sessions import SessionGuard, SessionLimits
 from omni_mcp.observability.health import health_response
 from omni_mcp.observability.request_id import RequestIdMiddleware
 from omni_mcp.observability.startup_errors import StartupErrorMessages
@@ -81,7 +82,8 @@ def create_app(
             )
             await runtime.start()
             app.router.routes.extend(await _plugin_routes(runtime))
-            manager = StreamableHTTPSessionManager(
+            manager = make_session_manager(
+                settings.sessions,
                 app=build_mcp_server(runtime),
                 json_response=False,
                 stateless=False,
@@ -96,9 +98,13 @@ def create_app(
                 background.start_soon(runtime.auditor.run)
                 # Plugin code that holds the event loop is logged by name (see omni_mcp.isolation).
                 background.start_soon(runtime.plugins.runner.watchdog.watch)
-                endpoint.app = PermissionGate(
-                    manager.handle_request, runtime=runtime, mcp_path=settings.gateway.path
+                endpoint.app = sessions = SessionGuard(
+                    PermissionGate(manager.handle_request, runtime=runtime, mcp_path=settings.gateway.path),
+                    limits=SessionLimits.from_settings(settings),
+                    mcp_path=settings.gateway.path,
+                    on_end=runtime.events.forget,
                 )
+                background.start_soon(sessions.close_idle_sessions)
                 _log_ready(runtime)
                 if settings.server.freeze_gc:
                     # What start-up built lives as long as the process: keep the collector off it.

@@ -93,6 +93,19 @@ class GatewaySettings(_Section):
     )
 
 
+class SessionSettings(_Section):
+    """Caps on handshake-era sessions and their GET streams, so no caller or organization takes them all."""
+
+    max_per_caller: int = Field(100, gt=0, description="Open sessions one caller (key, user) may hold.")
+    max_per_organization: int = Field(1000, gt=0, description="Open sessions one organization may hold.")
+    max_streams_per_caller: int = Field(100, gt=0, description="Open GET streams of one caller.")
+    max_streams_per_organization: int = Field(1000, gt=0, description="Open GET streams of one organization.")
+    replay_events: int = Field(
+        0, ge=0, description="Events a session keeps for a stream resumed with Last-Event-ID (0: none)."
+    )
+    replay_seconds: float = Field(300.0, gt=0, description="How long a session keeps an event for replay.")
+
+
 class SecuritySettings(_Section):
     encryption_keys: list[SecretStr] = Field(
         default_factory=list,
@@ -358,6 +371,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     templates: TemplateSettings = Field(default_factory=TemplateSettings)
+    sessions: SessionSettings = Field(default_factory=SessionSettings)
     plugins: PluginSettings = Field(default_factory=PluginSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     tenancy: TenancySettings = Field(default_factory=TenancySettings)

@@ -17,9 +17,7 @@ nothing behind this middleware (the gateway, plugins, their upstream calls) can 
 A client address that keeps presenting bad credentials gets 429 before any lookup (see
 omni_mcp.ratelimit.failed_auth).
 
-A handshake-era session belongs to the caller who opened it: a request naming the session id of
-another caller (or one we never saw opened) gets 404, as an unknown session would, so a leaked session
-id is worth nothing without its owner's credential.
+Which caller owns which handshake-era session is the gateway's business (`gateway/sessions.py`).
 """
 
 from __future__ import annotations
@@ -28,10 +26,9 @@ from collections.abc import Mapping
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
-from cachetools import TTLCache
 from loguru import logger
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from omni_mcp.auth.credentials import CREDENTIAL_HEADERS, presents_credential
 from omni_mcp.auth.errors import AuthenticationError, InvalidCredential
@@ -46,8 +43,6 @@ if TYPE_CHECKING:
 
 ACTOR_SCOPE_KEY = "omni_mcp.actor"
 PUBLIC_PATHS = ("/health",)
-SESSION_HEADER = b"mcp-session-id"
-Owner = tuple[str, str, str]
 
 
 def actor_in(scope: Mapping[str, Any]) -> Actor | None:
@@ -92,11 +87,6 @@ class ActorMiddleware:
         self.local = Actor.local(runtime.settings.tenancy.default_organization)
         self.public_prefixes = [p.rstrip("/") for p in runtime.settings.auth.public_paths]
         self.failures = _failed_auth_limiter(runtime)
-        gateway = runtime.settings.gateway
-        # Each use refreshes an entry; the SDK closes a session idle for session_idle_timeout anyway.
-        self.session_owners: TTLCache[str, Owner] = TTLCache(
-            maxsize=2 * gateway.max_sessions, ttl=gateway.session_idle_timeout + 60
-        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -129,10 +119,7 @@ class ActorMiddleware:
         if resolved is not None:
             scope[ACTOR_SCOPE_KEY] = resolved
         scope["headers"] = [(k, v) for k, v in scope["headers"] if k.lower() not in CREDENTIAL_HEADERS]
-        if resolved is None or scope["path"] != self.mcp_path:
-            await self.app(scope, receive, send)
-            return
-        await self._in_own_session(resolved, scope, receive, send)
+        await self.app(scope, receive, send)
 
     def _blocked_for(self, address: str, scope: Scope) -> float | None:
         if self.failures is None or not presents_credential(scope["headers"]):
@@ -144,25 +131,6 @@ class ActorMiddleware:
     ) -> None:
         assert self.failures is not None
         await self.failures.refuse(scope, receive, send, self.mcp_path, retry_after)
-
-    async def _in_own_session(self, actor: Actor, scope: Scope, receive: Receive, send: Send) -> None:
-        owner: Owner = (actor.kind, actor.id, actor.organization)
-        session_id = _header(scope, SESSION_HEADER)
-        if session_id is not None:
-            if self.session_owners.get(session_id) != owner:
-                logger.info("session id of another caller (or unknown) refused")
-                await send_error(scope, receive, send, 404, "Session not found", self.mcp_path)
-                return
-            self.session_owners[session_id] = owner  # refreshes its lifetime
-
-        async def remember_new_session(message: Message) -> None:
-            if message["type"] == "http.response.start" and session_id is None:
-                created = _header(message, SESSION_HEADER)
-                if created is not None:
-                    self.session_owners[created] = owner
-            await send(message)
-
-        await self.app(scope, receive, remember_new_session)
 
     async def _resolve(self, request: Request) -> Actor | None:
         answers = self.runtime.plugins.call_each("actor_from_request", request=request, runtime=self.runtime)
@@ -214,10 +182,3 @@ def client_address(scope: Scope) -> str:
     """The caller's address as the server saw it (uvicorn applies a trusted proxy's X-Forwarded-For)."""
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
-
-
-def _header(holder: Scope | Message, name: bytes) -> str | None:
-    for key, value in holder.get("headers") or []:
-        if key.lower() == name:
-            return bytes(value).decode("latin-1")
-    return None

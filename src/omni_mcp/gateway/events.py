@@ -1,7 +1,9 @@
 """Tell connected clients that lists or resources changed, in whichever era they speak, per organization.
 
 2026-07-28 clients listen on `subscriptions/listen` streams (one subscription bus per organization);
-handshake-era clients get notifications on their session's standalone stream.
+handshake-era clients get notifications on their session's standalone stream. A handshake client is known
+by its session id and forgotten when its session ends (`forget`, called by the session guard), so an
+ended session leaves nothing behind here.
 """
 
 from __future__ import annotations
@@ -43,27 +45,34 @@ class ChangeEvents:
     """What plugins and the configuration layer call when something clients may have cached changed."""
 
     def __init__(self) -> None:
-        # Keyed by the connection behind the per-request ServerSession: it lives as long as the client.
-        self._clients: dict[int, _Client] = {}
+        # Keyed by session id: a ServerSession of one of its requests can still notify on its stream.
+        self._clients: dict[str, _Client] = {}
         self._listeners: dict[str, ListenHandler] = {}
         self._buses: dict[str, InMemorySubscriptionBus] = {}
 
     # handshake era
 
-    def seen(self, session: ServerSession, organization: str) -> None:
-        key = _key(session)
-        client = self._clients.get(key)
+    def seen(self, session_id: str, session: ServerSession, organization: str) -> None:
+        client = self._clients.get(session_id)
         if client is None or client.organization != organization:
-            self._clients[key] = _Client(session, organization)
+            self._clients[session_id] = _Client(session, organization)
 
-    def subscribe(self, session: ServerSession, organization: str, uri: str) -> None:
-        self.seen(session, organization)
-        self._clients[_key(session)].uris.add(uri)
+    def subscribe(self, session_id: str, session: ServerSession, organization: str, uri: str) -> None:
+        self.seen(session_id, session, organization)
+        self._clients[session_id].uris.add(uri)
 
-    def unsubscribe(self, session: ServerSession, uri: str) -> None:
-        client = self._clients.get(_key(session))
+    def unsubscribe(self, session_id: str, uri: str) -> None:
+        client = self._clients.get(session_id)
         if client is not None:
             client.uris.discard(uri)
+
+    def forget(self, session_id: str) -> None:
+        """The session ended: nothing more goes to it."""
+        self._clients.pop(session_id, None)
+
+    @property
+    def handshake_clients(self) -> int:
+        return len(self._clients)
 
     # 2026-07-28
 
@@ -95,7 +104,7 @@ class ChangeEvents:
             if uri in client.uris and (organization is None or client.organization == organization):
                 await self._send(key, client, "updated", uri)
 
-    async def _send(self, key: int, client: _Client, kind: str, uri: str = "") -> None:
+    async def _send(self, key: str, client: _Client, kind: str, uri: str = "") -> None:
         session = client.session
         try:
             if kind == "tools":
@@ -109,7 +118,3 @@ class ChangeEvents:
         except Exception as error:  # the client went away; it refetches when it reconnects
             logger.debug("forgetting a handshake client: {}", error)
             self._clients.pop(key, None)
-
-
-def _key(session: ServerSession) -> int:
-    return id(session._connection)

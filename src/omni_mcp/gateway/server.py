@@ -134,11 +134,15 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
 
     async def subscribe(ctx: Ctx, params: types.SubscribeRequestParams) -> types.EmptyResult:
         await visibility.check_resource(actor_of(ctx), str(params.uri), await org_of(ctx))
-        events.subscribe(ctx.session, actor_of(ctx).organization, str(params.uri))
+        session_id = session_id_of(ctx)
+        if session_id is not None:  # without a session there is no stream to send updates on
+            events.subscribe(session_id, ctx.session, actor_of(ctx).organization, str(params.uri))
         return types.EmptyResult()
 
     async def unsubscribe(ctx: Ctx, params: types.UnsubscribeRequestParams) -> types.EmptyResult:
-        events.unsubscribe(ctx.session, str(params.uri))
+        session_id = session_id_of(ctx)
+        if session_id is not None:
+            events.unsubscribe(session_id, str(params.uri))
         return types.EmptyResult()
 
     async def listen(
@@ -220,12 +224,19 @@ def actor_of(ctx: Ctx) -> Actor:
     return actor
 
 
+def session_id_of(ctx: Ctx) -> str | None:
+    """The handshake-era session this request belongs to (None for `initialize` and the 2026-07-28 era)."""
+    return ctx.request.headers.get("mcp-session-id") if ctx.request is not None else None
+
+
 def _remember_handshake_clients(events: ChangeEvents) -> ServerMiddleware[Any]:
-    """Note every handshake-era connection, so list changes can be pushed to it."""
+    """Note every handshake-era session (from its first message after `initialize`, usually
+    `notifications/initialized`), so list changes can be pushed to it."""
 
     async def middleware(ctx: Ctx, call_next: CallNext) -> HandlerResult:
-        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS and ctx.request_id is not None:
-            events.seen(ctx.session, actor_of(ctx).organization)
+        session_id = session_id_of(ctx)
+        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS and session_id is not None:
+            events.seen(session_id, ctx.session, actor_of(ctx).organization)
         return await call_next(ctx)
 
     return middleware
