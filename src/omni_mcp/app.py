@@ -29,6 +29,7 @@ from omni_mcp.gateway.permission_gate import PermissionGate
 from omni_mcp.gateway.server import build_mcp_server
 from omni_mcp.observability.request_id import RequestIdMiddleware
 from omni_mcp.observability.startup_errors import StartupErrorMessages
+from omni_mcp.observability.wiring import Observability
 from omni_mcp.plugins import PluginHost, get_plugin_manager
 from omni_mcp.ratelimit.limiter import RateLimitMiddleware
 from omni_mcp.runtime import Runtime
@@ -67,6 +68,7 @@ def create_app(
     host = plugins or get_plugin_manager(settings.plugins, extra_plugins=extra_plugins)
     runtime = Runtime(settings, host, create_db_engine(settings.database))
     endpoint = GatewayEndpoint()
+    observability = Observability(settings, runtime)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -76,8 +78,9 @@ def create_app(
             await anyio.to_thread.run_sync(prepare_database, runtime)
             await runtime.start()
             app.router.routes.extend(await _plugin_routes(runtime))
+            server = build_mcp_server(runtime)
             manager = StreamableHTTPSessionManager(
-                app=build_mcp_server(runtime),
+                app=server,
                 json_response=False,
                 stateless=False,
                 max_request_body_size=settings.gateway.max_body_bytes,
@@ -85,10 +88,12 @@ def create_app(
                 max_sessions=settings.gateway.max_sessions,
             )
             app.state.loop = asyncio.get_running_loop()
+            observability.start(server, manager)
             async with manager.run(), anyio.create_task_group() as background:
                 # Other processes' configuration changes (PostgreSQL NOTIFY / Redis) invalidate our cache.
                 background.start_soon(runtime.broadcast.listen, runtime.organization_changed)
                 background.start_soon(runtime.auditor.run)
+                background.start_soon(observability.run)
                 endpoint.app = PermissionGate(
                     manager.handle_request, runtime=runtime, mcp_path=settings.gateway.path
                 )
@@ -101,6 +106,7 @@ def create_app(
                 background.cancel_scope.cancel()
         finally:
             endpoint.app = None
+            observability.close()
             await runtime.auditor.close()  # calls served so far are written before we go
             if runtime.rate_limiter is not None:
                 await runtime.rate_limiter.close()
@@ -114,15 +120,17 @@ def create_app(
         Route("/health", health, methods=["GET"]),
         Route(settings.gateway.path, endpoint, methods=["GET", "POST", "DELETE"]),
     ]
-    app = Starlette(routes=routes, middleware=_middleware(settings, runtime), lifespan=lifespan)
+    middleware = _middleware(settings, runtime, observability)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.observability = observability
     return app
 
 
 MCP_HEADERS = ["mcp-session-id", "mcp-protocol-version", "mcp-method", "mcp-name", "last-event-id"]
 
 
-def _middleware(settings: Settings, runtime: Runtime) -> list[Middleware]:
+def _middleware(settings: Settings, runtime: Runtime, observability: Observability) -> list[Middleware]:
     gateway = settings.gateway
     hosts = gateway.allowed_hosts or (list(LOOPBACK_HOST_PATTERNS) if settings.binds_loopback else [])
     middleware = [
@@ -136,6 +144,7 @@ def _middleware(settings: Settings, runtime: Runtime) -> list[Middleware]:
             mcp_path=gateway.path,
         ),
         Middleware(BodyLimitMiddleware, max_bytes=gateway.max_body_bytes, mcp_path=gateway.path),
+        *observability.middleware(),  # /metrics and HTTP statuses, before authentication
     ]
     if settings.cors.allow_origins:  # before authentication: preflight requests carry no credentials
         middleware.append(

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -29,6 +30,17 @@ def audited_arguments(arguments: Mapping[str, Any] | None, include_values: bool)
     return dict(arguments) if include_values else {name: REDACTED for name in arguments}
 
 
+@dataclass(frozen=True)
+class ObservedCall:
+    """One call as the audit saw it, handed to observers (metrics) as it is queued."""
+
+    kind: str
+    name: str
+    organization: str
+    outcome: str
+    seconds: float
+
+
 class CallAuditor:
     def __init__(
         self, engine: Engine, *, interval: float = 0.5, batch_size: int = 500, max_pending: int = 100_000
@@ -40,6 +52,13 @@ class CallAuditor:
         self._wake = anyio.Event()
         self.written = 0
         self.dropped = 0
+        self.observers: list[Callable[[ObservedCall], None]] = []
+        """Called with every call recorded (metrics); they must be quick and must not raise."""
+
+    @property
+    def pending(self) -> int:
+        """Records queued and not yet written."""
+        return len(self._pending)
 
     def record(
         self,
@@ -51,8 +70,13 @@ class CallAuditor:
         outcome: str,
         duration_ms: float,
         arguments: dict[str, Any] | None = None,
+        organization: str = "",
     ) -> None:
-        """Queue one record (never blocks, never touches the database)."""
+        """Queue one record (never blocks, never touches the database); `organization` is its slug."""
+        if self.observers:
+            observed = ObservedCall(kind, name, organization, outcome, duration_ms / 1000)
+            for observer in self.observers:
+                observer(observed)
         if len(self._pending) == self._pending.maxlen:
             self.dropped += 1  # the oldest record falls out: the database has been away for long
         self._pending.append(
