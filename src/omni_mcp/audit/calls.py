@@ -52,6 +52,7 @@ class CallAuditor:
         self._wake = anyio.Event()
         self.written = 0
         self.dropped = 0
+        self._dropping = False
         self.observers: list[Callable[[ObservedCall], None]] = []
         """Called with every call recorded (metrics); they must be quick and must not raise."""
 
@@ -78,7 +79,7 @@ class CallAuditor:
             for observer in self.observers:
                 observer(observed)
         if len(self._pending) == self._pending.maxlen:
-            self.dropped += 1  # the oldest record falls out: the database has been away for long
+            self._drop_oldest(1)  # append() below pushes it out
         self._pending.append(
             {
                 "organization_id": organization_id,
@@ -107,13 +108,34 @@ class CallAuditor:
             batch = [self._pending.popleft() for _ in range(min(self._batch_size, len(self._pending)))]
             try:
                 await anyio.to_thread.run_sync(self._write, batch)
-            except Exception as error:  # keep them for the next attempt, in order
+            except Exception as error:  # keep them for the next attempt, in order (bounded by max_pending)
+                room = (self._pending.maxlen or 0) - len(self._pending)  # calls went on while we wrote
+                if room < len(batch):
+                    self._drop_oldest(len(batch) - room)
+                    batch = batch[len(batch) - room :]
                 self._pending.extendleft(reversed(batch))
                 logger.warning(
-                    "call audit: {} records wait; the database refused them ({})", len(batch), error
+                    "call audit: {} records wait; the database refused them ({}: {})",
+                    len(self._pending),
+                    type(error).__name__,
+                    str(error).splitlines()[0] if str(error) else "",
                 )
                 return
             self.written += len(batch)
+            if self._dropping:
+                self._dropping = False
+                logger.warning("call audit: the database is back; {} records were dropped", self.dropped)
+
+    def _drop_oldest(self, count: int) -> None:
+        """Count records lost because the queue is full (the database has been away for long); say so once
+        per outage."""
+        self.dropped += count
+        if not self._dropping:
+            self._dropping = True
+            logger.error(
+                "call audit: {} records wait for the database; dropping the oldest ones until it is back",
+                len(self._pending),
+            )
 
     async def close(self) -> None:
         started = time.monotonic()
