@@ -4,8 +4,12 @@ records written versus successful calls."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import Counter
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from loguru import logger
 from sqlalchemy import create_engine, func, select
@@ -18,7 +22,10 @@ from omni_mcp.db import migrate
 from omni_mcp.ratelimit.buckets import Limit
 from omni_mcp.ratelimit.limiter import Limits, RateLimiter
 from omni_mcp.tenancy.models import Organization
+from omni_mcp.testing import free_port
 from tests.private_servers import PrivatePostgres, PrivateRedis, private_postgres, private_redis
+from tests.scaleout import Backend, modern_post
+from tests.test_multiprocess import base_env
 
 pytestmark = pytest.mark.anyio
 
@@ -117,3 +124,107 @@ async def test_rate_limits_fall_back_to_this_process_while_redis_is_away(
         assert any("Redis is back" in line for line in log_lines)
     finally:
         await limiter.close()
+
+
+class Load:
+    """Calls a tool over and over from a thread (raw 2026-07-28 requests), noting each answer's outcome."""
+
+    def __init__(self, url: str, tool: str = "test_simple_text") -> None:
+        self.url = url
+        self.tool = tool
+        self.outcomes: list[tuple[float, str]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Load:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=30) as client:
+            while not self._stop.is_set():
+                self.outcomes.append((time.monotonic(), self._call(client)))
+
+    def _call(self, client: httpx.Client) -> str:
+        try:
+            answer = modern_post(client, self.url, "tools/call", {"name": self.tool, "arguments": {}})
+        except httpx.TransportError as error:
+            return f"transport {type(error).__name__}"
+        if answer.status_code != 200:
+            return f"http {answer.status_code}"
+        body = answer.json()
+        if "error" in body:
+            return f"rpc {body['error']['code']}"
+        return "tool_error" if body["result"].get("isError") else "ok"
+
+    def count(self, outcome: str = "ok", since: float = 0.0) -> int:
+        return sum(1 for at, seen in list(self.outcomes) if seen == outcome and at >= since)
+
+    def wait_for(
+        self, outcome: str = "ok", count: int = 1, since: float = 0.0, timeout: float = 120
+    ) -> float:
+        """Until `count` answers of `outcome` arrived after `since`; returns when the first of them did."""
+        deadline = time.monotonic() + timeout
+        while self.count(outcome, since) < count:
+            assert self._thread.is_alive(), "the load stopped"
+            assert time.monotonic() < deadline, f"no {count} x {outcome} since; saw {self.summary(since)}"
+            time.sleep(0.02)
+        return next(at for at, seen in list(self.outcomes) if seen == outcome and at >= since)
+
+    def summary(self, since: float = 0.0, until: float = float("inf")) -> dict[str, int]:
+        return dict(Counter(seen for at, seen in list(self.outcomes) if since <= at < until))
+
+
+def serving_env(database_url: str, **extra: str) -> dict[str, str]:
+    env = base_env(database_url)
+    env.update(OMNI_MCP_PLUGINS__ALLOW='["conformance"]', **extra)
+    return env
+
+
+def ok_call_records(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with Session(engine) as session:
+            query = select(func.count()).select_from(CallLog).where(CallLog.outcome == "ok")  # type: ignore[arg-type]
+            return int(session.exec(query).one()[0])  # type: ignore[call-overload]
+    finally:
+        engine.dispose()
+
+
+def wait_for_audit(url: str, expected: int, timeout: float = 60) -> int:
+    deadline = time.monotonic() + timeout
+    while (written := ok_call_records(url)) < expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return written
+
+
+async def test_postgres_restarted_under_load(postgres: PrivatePostgres) -> None:
+    # A short cache TTL, so calls during the outage do need the database (else they would all succeed).
+    env = serving_env(postgres.url, OMNI_MCP_CACHE__TTL_SECONDS="0.3", OMNI_MCP_AUDIT__FLUSH_SECONDS="0.2")
+    backend = Backend("omni1", free_port(), env)
+    backend.start()
+    try:
+        backend.wait_healthy()
+        with Load(backend.base + "/mcp") as load:
+            load.wait_for("ok", 20)
+            postgres.stop()
+            stopped = time.monotonic()
+            load.wait_for("http 503", 10, since=stopped)  # the outage is seen, and said clearly
+            postgres.start()
+            back = time.monotonic()
+            recovered = load.wait_for("ok", 20, since=back)
+        outage = load.summary(stopped, recovered)
+        successes = load.count("ok")
+        written = wait_for_audit(postgres.url, successes)
+        print(f"\nPostgreSQL restart: answers during the outage {outage}")
+        print(f"  recovered {recovered - back:.2f} s after it was back; all answers {load.summary()}")
+        print(f"  audit records {written} for {successes} successful calls")
+        assert set(load.summary()) <= {"ok", "http 503"}, "only successes and clear 503s"
+        assert written == successes
+    finally:
+        output = backend.stop()
+    assert "Traceback" not in output, output

@@ -25,6 +25,7 @@ from omni_mcp.auth.mode import local_mode_enabled
 from omni_mcp.db import migrate
 from omni_mcp.db.engine import create_db_engine, describe_url
 from omni_mcp.errors import StartupError
+from omni_mcp.gateway.outage import DatabaseOutageGuard
 from omni_mcp.gateway.permission_gate import PermissionGate
 from omni_mcp.gateway.server import build_mcp_server
 from omni_mcp.observability.request_id import RequestIdMiddleware
@@ -94,8 +95,9 @@ def create_app(
                 background.start_soon(runtime.broadcast.listen, runtime.organization_changed)
                 background.start_soon(runtime.auditor.run)
                 background.start_soon(observability.run)
-                endpoint.app = PermissionGate(
-                    manager.handle_request, runtime=runtime, mcp_path=settings.gateway.path
+                endpoint.app = DatabaseOutageGuard(
+                    PermissionGate(manager.handle_request, runtime=runtime, mcp_path=settings.gateway.path),
+                    mcp_path=settings.gateway.path,
                 )
                 _log_ready(runtime)
                 if settings.server.freeze_gc:
