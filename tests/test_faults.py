@@ -4,10 +4,12 @@ records written versus successful calls."""
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -28,6 +30,7 @@ from tests.scaleout import Backend, modern_post
 from tests.test_multiprocess import base_env
 
 pytestmark = pytest.mark.anyio
+GRACE_SECONDS = 10  # uvicorn's graceful shutdown timeout in `omni-mcp serve`
 
 
 @pytest.fixture
@@ -129,10 +132,15 @@ async def test_rate_limits_fall_back_to_this_process_while_redis_is_away(
 class Load:
     """Calls a tool over and over from a thread (raw 2026-07-28 requests), noting each answer's outcome."""
 
-    def __init__(self, url: str, tool: str = "test_simple_text") -> None:
+    def __init__(self, url: str, tool: str = "test_simple_text", fresh_connections: bool = False) -> None:
         self.url = url
         self.tool = tool
+        # A new connection per call: a refused connection then surely means the call never started.
+        self.headers = {"connection": "close"} if fresh_connections else {}
         self.outcomes: list[tuple[float, str]] = []
+        """(when the answer came, what it was)"""
+        self.spans: list[tuple[float, float, str]] = []
+        """(when the call was sent, when its answer came, what it was)"""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -145,9 +153,13 @@ class Load:
         self._thread.join(timeout=60)
 
     def _run(self) -> None:
-        with httpx.Client(timeout=30) as client:
+        with httpx.Client(timeout=30, headers=self.headers) as client:
             while not self._stop.is_set():
-                self.outcomes.append((time.monotonic(), self._call(client)))
+                sent = time.monotonic()
+                outcome = self._call(client)
+                answered = time.monotonic()
+                self.spans.append((sent, answered, outcome))
+                self.outcomes.append((answered, outcome))
 
     def _call(self, client: httpx.Client) -> str:
         try:
@@ -227,4 +239,42 @@ async def test_postgres_restarted_under_load(postgres: PrivatePostgres) -> None:
         assert written == successes
     finally:
         output = backend.stop()
+    assert "Traceback" not in output, output
+
+
+async def test_sigterm_lets_calls_in_flight_finish_and_flushes_the_audit(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'omni.db'}"
+    backend = Backend("omni1", free_port(), serving_env(database, OMNI_MCP_AUDIT__FLUSH_SECONDS="30"))
+    backend.start()
+    backend.wait_healthy()
+    loads = [Load(backend.base + "/mcp", "test_tool_with_progress", fresh_connections=True) for _ in range(4)]
+    for load in loads:
+        load.__enter__()
+    try:
+        loads[0].wait_for("ok", 10)
+        assert backend.process is not None
+        process = backend.process
+        process.send_signal(signal.SIGTERM)
+        terminated = time.monotonic()
+        process.wait(timeout=GRACE_SECONDS + 10)
+        exited = time.monotonic() - terminated
+    finally:
+        for load in loads:
+            load.__exit__()
+    output = backend.stop()
+    spans = [span for load in loads for span in load.spans]
+    in_flight = [outcome for sent, answered, outcome in spans if sent < terminated < answered]
+    refused_after = Counter(o for sent, _, o in spans if sent >= terminated)
+    successes = sum(1 for _, _, outcome in spans if outcome == "ok")
+    written = ok_call_records(database)
+    print(f"\nSIGTERM: {len(in_flight)} calls in flight ended as {dict(Counter(in_flight))}")
+    print(f"  exit after {exited:.2f} s; calls sent after it: {dict(refused_after)}")
+    print(f"  audit records {written} for {successes} successful calls")
+    # uvicorn re-raises the signal once it has shut down cleanly (systemd counts that as a clean stop).
+    assert process.returncode in (0, -signal.SIGTERM), output
+    assert exited < GRACE_SECONDS
+    assert in_flight and set(in_flight) == {"ok"}, "every call in flight finishes"
+    assert set(refused_after) <= {"transport ConnectError", "ok"}, "later calls are refused, never cut"
+    # The audit was flushed on the way out (its timer, 30 s, never fired).
+    assert written == successes
     assert "Traceback" not in output, output
