@@ -8,9 +8,10 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 from loguru import logger
@@ -19,6 +20,7 @@ from sqlmodel import Session
 
 from omni_mcp.audit.calls import CallAuditor
 from omni_mcp.audit.models import CallLog
+from omni_mcp.config.invalidation import ChangeBroadcast
 from omni_mcp.context import Actor
 from omni_mcp.db import migrate
 from omni_mcp.ratelimit.buckets import Limit
@@ -314,3 +316,47 @@ async def test_sigkill_of_one_process_behind_haproxy_costs_clients_nothing(postg
     print("  records, at most audit.flush_seconds' worth, die with it)")
     assert set(sent_after) == {"ok"}, "no client saw an error once the process was gone"
     assert len(cut) <= len(loads), "only calls in flight on the killed process (one per client at most)"
+
+
+async def test_invalidation_falls_back_while_redis_is_away_and_resyncs_when_it_returns(
+    own_redis: PrivateRedis, log_lines: list[str]
+) -> None:
+    engine = create_engine("sqlite://")  # no NOTIFY: Redis alone carries changes between processes
+    broadcast = ChangeBroadcast(engine, own_redis.url)
+    heard: list[tuple[float, str]] = []
+    news = [anyio.Event()]
+
+    async def on_change(slug: str) -> None:
+        heard.append((time.monotonic(), slug))
+        news[0].set()
+        news[0] = anyio.Event()
+
+    async def wait_until(condition: Callable[[], bool], what: str) -> None:
+        with anyio.fail_after(30):
+            while not condition():
+                await news[0].wait()
+        assert condition(), what
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(broadcast.listen, on_change)
+        other = ChangeBroadcast(engine, own_redis.url)  # another process, announcing a change
+        while not heard:
+            other.published("acme")
+            await anyio.sleep(0.05)
+        assert heard[0][1] == "acme"
+        own_redis.stop()
+        stopped = time.monotonic()
+        # Away: every cached configuration is dropped (each reconnection attempt), so TTLs do not decide.
+        await wait_until(lambda: any(at > stopped and slug == "*" for at, slug in heard), "dropped")
+        assert sum("lost its connection" in line for line in log_lines) == 1
+        own_redis.start()
+        back = time.monotonic()
+        # Back: one more drop once subscribed again, for the changes missed in between.
+        await wait_until(lambda: any("listener is back" in line for line in log_lines), "resynced")
+        resync = [at for at, slug in heard if at > back and slug == "*"]
+        print(f"\nRedis restart: invalidation resynced {resync[0] - back:.2f} s after Redis was back")
+        heard.clear()
+        other.published("globex")
+        await wait_until(lambda: "globex" in {slug for _, slug in heard}, "shared again")
+        group.cancel_scope.cancel()
+    engine.dispose()
