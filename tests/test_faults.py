@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 from loguru import logger
@@ -105,6 +106,28 @@ async def test_the_audit_queue_keeps_records_while_the_database_is_away_and_says
     assert (auditor.pending, auditor.written) == (0, 50)
     assert call_records(postgres.url) == 50
     assert any("the database is back; 20 records were dropped" in line for line in log_lines)
+    engine.dispose()
+
+
+async def test_a_refused_batch_going_back_into_a_full_queue_counts_what_it_pushes_out() -> None:
+    # Nothing listens there: every write is refused, as by a database that is down.
+    engine = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/postgres")
+    auditor = CallAuditor(engine, batch_size=10, max_pending=10)
+
+    def record(count: int) -> None:
+        for _ in range(count):
+            auditor.record(
+                organization_id=1, actor="user:u", kind="tool", name="t", outcome="ok", duration_ms=1
+            )
+
+    record(10)
+    async with anyio.create_task_group() as group:
+        group.start_soon(auditor.flush)
+        await anyio.lowlevel.checkpoint()  # the flush took its batch and waits for the refused write
+        record(10)  # calls go on meanwhile and fill the queue again
+    # Every record is either still queued or counted as dropped (before: 10 vanished uncounted).
+    assert auditor.pending + auditor.dropped == 20
+    assert (auditor.pending, auditor.dropped) == (10, 10)
     engine.dispose()
 
 
