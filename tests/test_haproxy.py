@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from pathlib import Path
 import httpx
 import mcp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from omni_mcp.testing import TEST_DATABASE_ENV, fresh_database_url
 from tests.scaleout import BACKEND_HEADER, HAPROXY, Cluster, haproxy_cluster, modern_post
@@ -23,10 +25,18 @@ from tests.test_multiprocess import PROPAGATION_LIMIT_SECONDS, REDIS_URL, base_e
 pytestmark = pytest.mark.anyio
 
 
-def cluster_env(database_url: str) -> dict[str, str]:
-    """What every process shares: the database, Redis, the encryption key and the plugins."""
+METRICS_TOKEN = "scrape-the-cluster"
+
+
+def cluster_env(database_url: str, metrics_folder: Path) -> dict[str, str]:
+    """What every process shares: the database, Redis, the encryption key, the plugins, the metrics folder."""
     env = base_env(database_url, OMNI_MCP_REDIS__URL=REDIS_URL)
-    env["OMNI_MCP_PLUGINS__ALLOW"] = '["conformance"]'
+    env.update(
+        OMNI_MCP_PLUGINS__ALLOW='["conformance"]',
+        OMNI_MCP_METRICS__ENABLED="true",
+        OMNI_MCP_METRICS__TOKEN=METRICS_TOKEN,
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_folder),
+    )
     return env
 
 
@@ -38,7 +48,11 @@ def cluster() -> Iterator[Cluster]:
         pytest.skip(f"needs PostgreSQL: set {TEST_DATABASE_ENV} (CI does)")
     if not redis_available():
         pytest.skip(f"needs Redis at {REDIS_URL} (set OMNI_MCP_TEST_REDIS_URL; CI runs one)")
-    with fresh_database_url() as url, haproxy_cluster(cluster_env(url)) as running:
+    with (
+        tempfile.TemporaryDirectory(prefix="omni-mcp-metrics-") as metrics_folder,
+        fresh_database_url() as url,
+        haproxy_cluster(cluster_env(url, Path(metrics_folder))) as running,
+    ):
         yield running
 
 
@@ -91,3 +105,25 @@ async def test_a_cli_change_is_served_by_every_process_within_a_second(
     async with mcp.Client(cluster.mcp_url, mode="2026-07-28") as official:
         for _ in range(3):
             assert "fresh_lb" in {p.name for p in (await official.list_prompts()).prompts}
+
+
+def tool_calls_counted(base: str) -> float:
+    """omni_mcp_calls_total for test_simple_text, as one process's /metrics reports it."""
+    scraped = httpx.get(base + "/metrics", headers={"authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10)
+    assert scraped.status_code == 200, scraped.text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(scraped.text)
+        for sample in family.samples
+        if sample.name == "omni_mcp_calls_total" and sample.labels.get("name") == "test_simple_text"
+    )
+
+
+async def test_any_process_reports_the_metrics_of_all(cluster: Cluster) -> None:
+    before = [tool_calls_counted(backend.base) for backend in cluster.backends]
+    assert len(set(before)) == 1  # each process reports the same sum
+    async with mcp.Client(cluster.mcp_url, mode="2026-07-28") as client:
+        for _ in range(9):  # three on each process, round robin
+            assert not (await client.call_tool("test_simple_text", {})).is_error
+    after = [tool_calls_counted(backend.base) for backend in cluster.backends]
+    assert after == [before[0] + 9] * 3
