@@ -111,7 +111,7 @@ class Metrics:
             "omni_mcp_streams_open", "Streams open: handshake-era GET streams and subscriptions/listen",
             ["kind"], multiprocess_mode="livesum", **metric,
         )  # fmt: skip
-        self._seen: dict[tuple[str, str], int] = {}
+        self._seen: dict[tuple[int, str], int] = {}
         self.before_render: Callable[[], None] | None = None
         """Brings sampled values (queue depths, cache statistics) up to date before a scrape."""
 
@@ -127,7 +127,7 @@ class Metrics:
 
     def count_total(self, counter: Counter, label: str, total: int) -> None:
         """Bring a counter up to a running total kept elsewhere (cache and audit statistics)."""
-        key = (counter._name, label)
+        key = (id(counter), label)
         delta = total - self._seen.get(key, 0)
         if delta > 0:
             counter.labels(label).inc(delta)
