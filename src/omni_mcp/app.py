@@ -23,6 +23,7 @@ from omni_mcp.auth.mode import local_mode_enabled
 from omni_mcp.db import migrate
 from omni_mcp.db.engine import create_db_engine, describe_url
 from omni_mcp.errors import StartupError
+from omni_mcp.gateway.outage import DatabaseOutageGuard
 from omni_mcp.gateway.permission_gate import PermissionGate
 from omni_mcp.gateway.server import build_mcp_server
 from omni_mcp.gateway.session_events import make_session_manager
@@ -30,6 +31,7 @@ from omni_mcp.gateway.sessions import SessionGuard, SessionLimits
 from omni_mcp.observability.health import health_response
 from omni_mcp.observability.request_id import RequestIdMiddleware
 from omni_mcp.observability.startup_errors import StartupErrorMessages
+from omni_mcp.observability.wiring import Observability
 from omni_mcp.plugins import PluginHost, get_plugin_manager
 from omni_mcp.ratelimit.limiter import RateLimitMiddleware
 from omni_mcp.runtime import Runtime
@@ -69,6 +71,7 @@ def create_app(
     host = plugins or get_plugin_manager(settings.plugins, extra_plugins=extra_plugins)
     runtime = Runtime(settings, host, create_db_engine(settings.database))
     endpoint = GatewayEndpoint()
+    observability = Observability(settings, runtime)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -82,9 +85,10 @@ def create_app(
             )
             await runtime.start()
             app.router.routes.extend(await _plugin_routes(runtime))
+            server = build_mcp_server(runtime)
             manager = make_session_manager(
                 settings.sessions,
-                app=build_mcp_server(runtime),
+                app=server,
                 json_response=False,
                 stateless=False,
                 max_request_body_size=settings.gateway.max_body_bytes,
@@ -92,14 +96,21 @@ def create_app(
                 max_sessions=settings.gateway.max_sessions,
             )
             app.state.loop = asyncio.get_running_loop()
+            observability.start(server, manager)
             async with manager.run(), anyio.create_task_group() as background:
                 # Other processes' configuration changes (PostgreSQL NOTIFY / Redis) invalidate our cache.
                 background.start_soon(runtime.broadcast.listen, runtime.organization_changed)
                 background.start_soon(runtime.auditor.run)
                 # Plugin code that holds the event loop is logged by name (see omni_mcp.isolation).
                 background.start_soon(runtime.plugins.runner.watchdog.watch)
+                background.start_soon(observability.run)
                 endpoint.app = sessions = SessionGuard(
-                    PermissionGate(manager.handle_request, runtime=runtime, mcp_path=settings.gateway.path),
+                    DatabaseOutageGuard(
+                        PermissionGate(
+                            manager.handle_request, runtime=runtime, mcp_path=settings.gateway.path
+                        ),
+                        mcp_path=settings.gateway.path,
+                    ),
                     limits=SessionLimits.from_settings(settings),
                     mcp_path=settings.gateway.path,
                     on_end=runtime.events.forget,
@@ -114,6 +125,7 @@ def create_app(
                 background.cancel_scope.cancel()
         finally:
             endpoint.app = None
+            observability.close()
             await runtime.auditor.close()  # calls served so far are written before we go
             if runtime.rate_limiter is not None:
                 await runtime.rate_limiter.close()
@@ -127,15 +139,17 @@ def create_app(
         Route("/health", health, methods=["GET"]),
         Route(settings.gateway.path, endpoint, methods=["GET", "POST", "DELETE"]),
     ]
-    app = Starlette(routes=routes, middleware=_middleware(settings, runtime), lifespan=lifespan)
+    middleware = _middleware(settings, runtime, observability)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.observability = observability
     return app
 
 
 MCP_HEADERS = ["mcp-session-id", "mcp-protocol-version", "mcp-method", "mcp-name", "last-event-id"]
 
 
-def _middleware(settings: Settings, runtime: Runtime) -> list[Middleware]:
+def _middleware(settings: Settings, runtime: Runtime, observability: Observability) -> list[Middleware]:
     gateway = settings.gateway
     hosts = gateway.allowed_hosts or (list(LOOPBACK_HOST_PATTERNS) if settings.binds_loopback else [])
     middleware = [
@@ -149,6 +163,7 @@ def _middleware(settings: Settings, runtime: Runtime) -> list[Middleware]:
             mcp_path=gateway.path,
         ),
         Middleware(BodyLimitMiddleware, max_bytes=gateway.max_body_bytes, mcp_path=gateway.path),
+        *observability.middleware(),  # /metrics and HTTP statuses, before authentication
     ]
     if settings.cors.allow_origins:  # before authentication: preflight requests carry no credentials
         middleware.append(

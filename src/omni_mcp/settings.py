@@ -200,6 +200,33 @@ class TemplateSettings(_Section):
     )
 
 
+class MetricsSettings(_Section):
+    enabled: bool = Field(False, description="Serve Prometheus metrics (needs `token` or `port`).")
+    token: SecretStr | None = Field(
+        None, description="Bearer token a scraper must send to GET /metrics on the main port."
+    )
+    port: int | None = Field(
+        None, ge=0, le=65535, description="Serve /metrics on this separate port instead (on metrics.host)."
+    )
+    host: str = Field("127.0.0.1", description="Interface of the separate metrics port.")
+    organization_label: bool = Field(
+        False, description="Label call metrics with the organization (one series per organization)."
+    )
+
+    @model_validator(mode="after")
+    def _never_open_to_the_world(self) -> MetricsSettings:
+        if self.enabled and self.token is None and self.port is None:
+            raise ValueError("metrics.enabled needs metrics.token or a separate metrics.port")
+        return self
+
+
+class TracingSettings(_Section):
+    enabled: bool = Field(
+        False,
+        description="Export OpenTelemetry traces over OTLP (install omni-mcp[otel]; configure with OTEL_*).",
+    )
+
+
 class PluginSettings(_Section):
     allow: list[str] | None = Field(None, description="Only load these entry-point plugins (None = all).")
     block: list[str] = Field(default_factory=list, description="Never load these entry-point plugins.")
@@ -382,6 +409,8 @@ class Settings(BaseSettings):
     audit: AuditSettings = Field(default_factory=AuditSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,

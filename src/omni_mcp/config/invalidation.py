@@ -21,6 +21,7 @@ RECONNECT_SECONDS = 1.0
 ALL_ORGANIZATIONS = "*"
 
 OnChange = Callable[[str], Awaitable[None]]
+Connected = Callable[[], Awaitable[None]]
 
 
 class ChangeBroadcast:
@@ -66,26 +67,44 @@ class ChangeBroadcast:
                 group.start_soon(self._forever, self._watch_sqlite, on_change, "SQLite")
 
     async def _forever(
-        self, listen: Callable[[OnChange], Awaitable[None]], on_change: OnChange, name: str
+        self, listen: Callable[[OnChange, Connected], Awaitable[None]], on_change: OnChange, name: str
     ) -> None:
+        lost = False
+
+        async def connected() -> None:
+            nonlocal lost
+            if lost:  # changes announced while we were away were missed: forget everything once more
+                lost = False
+                logger.warning("{} change listener is back; cached configurations dropped to resync", name)
+                await on_change(ALL_ORGANIZATIONS)
+
         while True:
             try:
-                await listen(on_change)
-            except Exception as error:  # the connection dropped: every cache entry may be stale now
-                logger.warning("{} change listener lost its connection ({}); reconnecting", name, error)
-                await on_change(ALL_ORGANIZATIONS)
+                await listen(on_change, connected)
+            except Exception as error:
+                if not lost:
+                    logger.warning(
+                        "{} change listener lost its connection ({}); until it is back, cached "
+                        "configurations are dropped every {:g} s",
+                        name,
+                        str(error).splitlines()[0] if str(error) else type(error).__name__,
+                        RECONNECT_SECONDS,
+                    )
+                lost = True
+                await on_change(ALL_ORGANIZATIONS)  # every cache entry may be stale now
             await anyio.sleep(RECONNECT_SECONDS)
 
-    async def _listen_postgres(self, on_change: OnChange) -> None:
+    async def _listen_postgres(self, on_change: OnChange, connected: Connected) -> None:
         import psycopg
 
         url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
             await connection.execute(f"LISTEN {CHANNEL}")
+            await connected()
             async for notice in connection.notifies():
                 await self._deliver(notice.payload, on_change)
 
-    async def _listen_redis(self, on_change: OnChange) -> None:
+    async def _listen_redis(self, on_change: OnChange, connected: Connected) -> None:
         import redis.asyncio as aioredis
 
         assert self.redis_url is not None
@@ -93,6 +112,7 @@ class ChangeBroadcast:
         try:
             async with client.pubsub() as pubsub:
                 await pubsub.subscribe(CHANNEL)
+                await connected()
                 async for message in pubsub.listen():
                     if message.get("type") == "message":
                         data = message["data"]

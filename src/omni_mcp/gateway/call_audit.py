@@ -75,6 +75,7 @@ class CallAudit:
             outcome=outcome,
             duration_ms=seconds * 1000,
             arguments=audited_arguments(arguments, org.audit_arguments),
+            organization=org.slug,
         )
 
 

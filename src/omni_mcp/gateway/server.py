@@ -24,6 +24,7 @@ from omni_mcp.gateway.events import ChangeEvents
 from omni_mcp.gateway.router import ContextFactory, Router
 from omni_mcp.gateway.visibility import Visibility
 from omni_mcp.observability.request_id import REQUEST_ID_SCOPE_KEY
+from omni_mcp.observability.tracing import step
 from omni_mcp.ratelimit.buckets import retry_after_header
 from omni_mcp.ratelimit.limiter import RATE_LIMITED
 from omni_mcp.redaction import redact_secrets
@@ -87,14 +88,18 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
     async def call_tool(
         ctx: Ctx, params: types.CallToolRequestParams
     ) -> types.CallToolResult | types.InputRequiredResult:
-        org = await org_of(ctx)
+        with step("org_config"):
+            org = await org_of(ctx)
         actor = actor_of(ctx)
         async with audit.call("tool", params.name, actor, org, params.arguments) as outcome:
-            await visibility.check_tool(actor, params.name, org)
+            with step("authorize"):
+                await visibility.check_tool(actor, params.name, org)
             owned = runtime.capabilities.tools.get(params.name)
             if owned is not None and org.tool_allowed(owned.plugin):  # unknown tools: the router says so
-                await _check_tool_rate(runtime, actor, params.name)
-            result = await router.call_tool(params, org, _context_factory(ctx, runtime, org))
+                with step("rate_limit"):
+                    await _check_tool_rate(runtime, actor, params.name)
+            with step("plugin"):
+                result = await router.call_tool(params, org, _context_factory(ctx, runtime, org))
             if isinstance(result, types.CallToolResult) and result.is_error:
                 outcome.failed()
             return result

@@ -35,6 +35,9 @@ class RateLimiter:
     def __init__(self, limits: Limits, redis_url: str | None = None) -> None:
         self.limits = limits
         self.store: BucketStore = RedisBuckets(redis_url) if redis_url else MemoryBuckets()
+        # While Redis is away, this process limits on its own rather than not at all.
+        self._local: BucketStore | None = MemoryBuckets() if redis_url else None
+        self.degraded = False
 
     async def check_request(self, actor: Actor) -> Decision:
         """Draw from the caller's and the organization's buckets; the first empty one refuses."""
@@ -52,14 +55,29 @@ class RateLimiter:
         for key, limit in checks:
             if limit is None:
                 continue
-            try:
-                decision = await self.store.take(key, limit)
-            except Exception as error:  # Redis away: serve rather than refuse everyone; say so loudly
-                logger.warning("rate limit store unavailable ({}); request allowed", type(error).__name__)
-                return Decision(True, 0.0)
+            decision = await self._take_one(key, limit)
             if not decision.allowed:
                 return decision
         return Decision(True, 0.0)
+
+    async def _take_one(self, key: str, limit: Limit) -> Decision:
+        try:
+            decision = await self.store.take(key, limit)
+        except Exception as error:
+            if self._local is None:
+                raise
+            if not self.degraded:
+                self.degraded = True
+                logger.warning(
+                    "rate limits: Redis is unavailable ({}); this process limits callers on its own until "
+                    "it returns",
+                    type(error).__name__,
+                )
+            return await self._local.take(key, limit)
+        if self.degraded:
+            self.degraded = False
+            logger.warning("rate limits: Redis is back; limits are shared by every process again")
+        return decision
 
     async def close(self) -> None:
         if isinstance(self.store, RedisBuckets):
