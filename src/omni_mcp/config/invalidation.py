@@ -122,10 +122,11 @@ class ChangeBroadcast:
         finally:
             await client.aclose()
 
-    async def _watch_sqlite(self, on_change: OnChange) -> None:
+    async def _watch_sqlite(self, on_change: OnChange, connected: Connected) -> None:
         from omni_mcp.config.sqlite_watch import SqliteChangeWatcher
 
         assert self.sqlite_file is not None
+        await connected()  # the file is always there: after a failed poll, resync at once
         await SqliteChangeWatcher(self.sqlite_file).watch(on_change)
 
     async def _deliver(self, payload: str, on_change: OnChange) -> None:
