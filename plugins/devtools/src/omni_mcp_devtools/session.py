@@ -22,6 +22,7 @@ from loguru import logger
 from playwright.async_api import (
     Browser,
     BrowserContext,
+    CDPSession,
     ConsoleMessage,
     Dialog,
     Download,
@@ -108,6 +109,7 @@ class Session:
         self.downloads: list[dict[str, Any]] = []
         self.emulation: dict[str, Any] = {}
         self.trace: Any = None
+        self.cdp_sessions: dict[int, CDPSession] = {}
         self.closed = False
         self.created = time.time()
         self.last_used = time.monotonic()
@@ -124,7 +126,7 @@ class Session:
         context.set_default_navigation_timeout(settings.action_timeout * 1000)
         await context.route("**/*", session._route)
         await context.route_web_socket(re.compile(".*"), session._route_web_socket)
-        context.on("page", session._adopt)
+        context.on("page", session.adopt)
         context.on("request", session._on_request)
         context.on("response", lambda response: session._on_status(response.request, response.status))
         context.on("requestfinished", session._on_finished)
@@ -164,7 +166,7 @@ class Session:
 
     # pages
 
-    def _adopt(self, page: Page) -> PageState:
+    def adopt(self, page: Page) -> PageState:
         for state in self.pages.values():
             if state.page is page:
                 return state
@@ -192,12 +194,13 @@ class Session:
                 f"{self.settings.max_pages_per_context}); close one with devtools_close_page first"
             )
         page = await self.context.new_page()
-        state = self._adopt(page)
+        state = self.adopt(page)
         self.selected = state.id
         return state
 
-    def page(self, page_id: int | None = None) -> PageState:
-        """The page `page_id`, or the selected one."""
+    def page(self, page_id: int | None = None, *, dialog_ok: bool = False) -> PageState:
+        """The page `page_id`, or the selected one. A page with an open dialog is blocked (its scripts
+        wait for the dialog), so only tools that deal with the dialog may have it."""
         wanted = page_id if page_id is not None else self.selected
         if wanted is None or wanted not in self.pages:
             if page_id is None:
@@ -209,6 +212,11 @@ class Session:
             raise ToolError(
                 f"Page {state.id} crashed (its renderer process died); close it with devtools_close_page "
                 "or open another with devtools_new_page"
+            )
+        if state.dialog is not None and not dialog_ok:
+            raise ToolError(
+                f"A {state.dialog.type} dialog is open on page {state.id} ({state.dialog.message!r}): "
+                "handle it with devtools_handle_dialog first"
             )
         return state
 
@@ -224,6 +232,7 @@ class Session:
 
     def _on_close(self, state: PageState) -> None:
         self.pages.pop(state.id, None)
+        self.cdp_sessions.pop(state.id, None)
         if self.selected == state.id:
             self.selected = next(reversed(self.pages), None) if self.pages else None
 

@@ -219,7 +219,7 @@ async def handle_dialog(
 ) -> ToolResult:
     """Accept or dismiss the open alert, confirm, prompt or beforeunload dialog of a page."""
     session = await session_of(ctx, context)
-    state = session.page(page)
+    state = session.page(page, dialog_ok=True)
     dialog = state.dialog
     if dialog is None:
         raise ToolError(f"No dialog is open on page {state.id}")

@@ -78,7 +78,7 @@ async def select_page(
 ) -> ToolResult:
     """Select the page that later tools act on by default, and bring it to the front."""
     session = await session_of(ctx, context)
-    state = session.page(page_id)
+    state = session.page(page_id, dialog_ok=True)
     session.selected = state.id
     await state.page.bring_to_front()
     return ToolResult(text=f"Selected page {state.id} ({state.page.url}).", structured={"page": state.id})
