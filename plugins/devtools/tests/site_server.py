@@ -1,6 +1,8 @@
 """A small local web site the browser tests drive: forms, dialogs, an iframe, a file input, console errors,
 XHR and fetch calls, a slow page, a download, cookies, drag and drop, layout shifts and long tasks."""
 
+# ruff: noqa: E501 - the pages are HTML, kept as written
+
 from __future__ import annotations
 
 import contextlib
@@ -88,7 +90,9 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         return
 
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -108,7 +112,9 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(float(query.get("s", ["3"])[0]))
             self._send(200, b"<!doctype html><title>Slow</title><p>slow page done</p>", "text/html")
         elif parts.path == "/api/data":
-            self._send(200, json.dumps({"items": list(range(5)), "pad": "x" * 30_000}).encode(), "application/json")
+            self._send(
+                200, json.dumps({"items": list(range(5)), "pad": "x" * 30_000}).encode(), "application/json"
+            )
         elif parts.path == "/file.txt":
             self._send(200, b"report contents\n", "text/plain", {"Content-Disposition": "attachment"})
         else:

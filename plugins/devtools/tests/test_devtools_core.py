@@ -22,7 +22,11 @@ async def test_navigate_snapshot_and_fill_a_form(gateway: RunningGateway, site: 
         opened = await call(client, "navigate_page", url=site.at("/form"), context=ctx)
         assert f"is at {site.at('/form')} ('Form')" in text_of(opened)
         snap = text_of(await call(client, "take_snapshot", context=ctx))
-        name, plan, note = uid_of(snap, 'textbox "Name"'), uid_of(snap, 'combobox "Plan"'), uid_of(snap, "Note")
+        name, plan, note = (
+            uid_of(snap, 'textbox "Name"'),
+            uid_of(snap, 'combobox "Plan"'),
+            uid_of(snap, "Note"),
+        )
         send = uid_of(snap, 'button "Send"')
         # ids are stable across snapshots of the same node
         again = text_of(await call(client, "take_snapshot", context=ctx))
@@ -61,7 +65,9 @@ async def test_navigate_snapshot_and_fill_a_form(gateway: RunningGateway, site: 
         await call(client, "close_context", context=ctx)
 
 
-async def test_pages_select_close_back_forward_and_wait(gateway: RunningGateway, site: LocalSite, era: str) -> None:
+async def test_pages_select_close_back_forward_and_wait(
+    gateway: RunningGateway, site: LocalSite, era: str
+) -> None:
     ctx = f"pages-{era}"
     async with mcp.Client(gateway.mcp_url, mode=era) as client:
         first = await call(client, "new_page", url=site.at("/form"), context=ctx)
@@ -103,7 +109,9 @@ async def test_pages_select_close_back_forward_and_wait(gateway: RunningGateway,
         assert f"No open browser context named {ctx!r}" in gone
 
 
-async def test_screenshots_are_images_and_resources(gateway: RunningGateway, site: LocalSite, era: str) -> None:
+async def test_screenshots_are_images_and_resources(
+    gateway: RunningGateway, site: LocalSite, era: str
+) -> None:
     ctx = f"shot-{era}"
     async with mcp.Client(gateway.mcp_url, mode=era) as client:
         await call(client, "navigate_page", url=site.at("/form"), context=ctx)
@@ -118,7 +126,12 @@ async def test_screenshots_are_images_and_resources(gateway: RunningGateway, sit
 
         snap = text_of(await call(client, "take_snapshot", context=ctx))
         element = await call(
-            client, "take_screenshot", uid=uid_of(snap, 'button "Send"'), format="jpeg", quality=50, context=ctx
+            client,
+            "take_screenshot",
+            uid=uid_of(snap, 'button "Send"'),
+            format="jpeg",
+            quality=50,
+            context=ctx,
         )
         jpeg = next(b for b in element.content if isinstance(b, types.ImageContent))
         assert jpeg.mime_type == "image/jpeg"
@@ -133,9 +146,13 @@ async def test_evaluate_script_results_and_errors(gateway: RunningGateway, site:
     ctx = f"eval-{era}"
     async with mcp.Client(gateway.mcp_url, mode=era) as client:
         await call(client, "navigate_page", url=site.at("/form"), context=ctx)
-        summed = await call(client, "evaluate_script", function="(a, b) => ({sum: a + b})", args=[2, 3], context=ctx)
+        summed = await call(
+            client, "evaluate_script", function="(a, b) => ({sum: a + b})", args=[2, 3], context=ctx
+        )
         assert summed.structured_content == {"result": {"sum": 5}}
-        broken = await fails(client, "evaluate_script", function="() => { throw new Error('nope') }", context=ctx)
+        broken = await fails(
+            client, "evaluate_script", function="() => { throw new Error('nope') }", context=ctx
+        )
         assert "nope" in broken
         bad_uid = await fails(client, "click", uid="not-an-id", context=ctx)
         assert "is not an element id" in bad_uid

@@ -53,14 +53,20 @@ async def test_dialogs_frames_select_and_drag(gateway: RunningGateway, site: Loc
 
         await call(client, "navigate_page", url=site.at("/form"), context=ctx)
         form = text_of(await call(client, "take_snapshot", context=ctx))
-        picked = await call(client, "select_option", uid=uid_of(form, 'combobox "Plan"'), values=["Pro"], context=ctx)
+        picked = await call(
+            client, "select_option", uid=uid_of(form, 'combobox "Plan"'), values=["Pro"], context=ctx
+        )
         assert "Selected pro" in text_of(picked)
         assert "No such" not in text_of(picked)
 
         await call(client, "navigate_page", url=site.at("/drag"), context=ctx)
         drag = text_of(await call(client, "take_snapshot", context=ctx))
         await call(
-            client, "drag", from_uid=uid_of(drag, "Drag source"), to_uid=uid_of(drag, "Drop target"), context=ctx
+            client,
+            "drag",
+            from_uid=uid_of(drag, "Drag source"),
+            to_uid=uid_of(drag, "Drop target"),
+            context=ctx,
         )
         await call(client, "wait_for", text="Dropped!", context=ctx)
         await call(client, "close_context", context=ctx)
@@ -150,7 +156,10 @@ async def test_console_and_network_logs(gateway: RunningGateway, site: LocalSite
         assert posted.structured_content["request_headers"]["content-type"] == "application/json"
         documents = await call(client, "list_network_requests", resource_types=["document"], context=ctx)
         assert documents.structured_content is not None
-        assert {i["url"] for i in documents.structured_content["items"]} == {site.at("/console"), site.at("/xhr")}
+        assert {i["url"] for i in documents.structured_content["items"]} == {
+            site.at("/console"),
+            site.at("/xhr"),
+        }
         await call(client, "close_context", context=ctx)
 
 
@@ -164,7 +173,9 @@ async def test_emulation(gateway: RunningGateway, site: LocalSite, era: str) -> 
             assert result.structured_content is not None
             return result.structured_content["result"]
 
-        await call(client, "emulate_viewport", width=375, height=667, device_scale_factor=2, mobile=True, context=ctx)
+        await call(
+            client, "emulate_viewport", width=375, height=667, device_scale_factor=2, mobile=True, context=ctx
+        )
         assert await evaluate("() => [screen.width, devicePixelRatio]") == [375, 2]
         await call(client, "emulate_user_agent", user_agent="OmniTestAgent/1.0", context=ctx)
         assert await evaluate("() => navigator.userAgent") == "OmniTestAgent/1.0"
@@ -172,7 +183,8 @@ async def test_emulation(gateway: RunningGateway, site: LocalSite, era: str) -> 
         assert await evaluate("() => matchMedia('(prefers-color-scheme: dark)').matches") is True
         await call(client, "emulate_geolocation", latitude=48.85, longitude=2.35, context=ctx)
         position = await evaluate(
-            "() => new Promise(ok => navigator.geolocation.getCurrentPosition(p => ok([p.coords.latitude, p.coords.longitude])))"
+            "() => new Promise(ok => navigator.geolocation.getCurrentPosition("
+            "p => ok([p.coords.latitude, p.coords.longitude])))"
         )
         assert position == [48.85, 2.35]
         await call(client, "emulate_cpu", rate=4, context=ctx)
@@ -184,7 +196,12 @@ async def test_emulation(gateway: RunningGateway, site: LocalSite, era: str) -> 
         assert await evaluate("() => fetch('/api/data').then(r => r.status)") == 200
         assert "Give a preset" in await fails(client, "emulate_network", context=ctx)
         await call(client, "set_extra_headers", headers={"X-Omni-Test": "yes"}, context=ctx)
-        await call(client, "evaluate_script", function="() => fetch('/api/echo', {method: 'POST', body: 'h'})", context=ctx)
+        await call(
+            client,
+            "evaluate_script",
+            function="() => fetch('/api/echo', {method: 'POST', body: 'h'})",
+            context=ctx,
+        )
         requests = await call(client, "list_network_requests", resource_types=["fetch"], context=ctx)
         assert requests.structured_content is not None
         last = requests.structured_content["items"][-1]

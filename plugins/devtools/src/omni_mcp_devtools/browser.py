@@ -142,7 +142,8 @@ class Browsers:
             self.last_error = None
             logger.info("devtools: launched Chromium {} ({} launch(es))", browser.version, self.launches)
             if self._reaper is None:
-                self._reaper = asyncio.get_running_loop().create_task(self._reap_idle())
+                interval = min(REAP_INTERVAL, settings.idle_timeout / 2)
+                self._reaper = asyncio.get_running_loop().create_task(self._reap_idle(interval))
             return browser
 
     def _on_disconnected(self) -> None:
@@ -181,7 +182,8 @@ class Browsers:
             if len(open_here) >= settings.max_contexts_per_organization:
                 raise ToolError(
                     f"This organization already has {len(open_here)} browser contexts open, its limit "
-                    f"(max_contexts_per_organization={settings.max_contexts_per_organization}); close one with "
+                    f"(max_contexts_per_organization={settings.max_contexts_per_organization}); "
+                    "close one with "
                     "devtools_close_context first"
                 )
             try:
@@ -202,10 +204,13 @@ class Browsers:
         self.sessions.pop(session.key, None)
         await session.close()
 
-    async def _reap_idle(self) -> None:
+    async def _reap_idle(self, interval: float) -> None:
         while True:
-            await asyncio.sleep(REAP_INTERVAL)
-            await self.close_idle()
+            await asyncio.sleep(interval)
+            try:
+                await self.close_idle()
+            except Exception as error:  # the reaper must outlive one failed close
+                logger.warning("devtools: closing idle contexts failed: {}", error)
 
     async def close_idle(self) -> int:
         """Close the contexts idle longer than their organization's idle_timeout; how many were closed."""
@@ -273,6 +278,11 @@ def browsers() -> Browsers:
     if found is None:
         found = _BY_LOOP[loop] = Browsers()
     return found
+
+
+def browsers_of(loop: asyncio.AbstractEventLoop) -> Browsers | None:
+    """The Browsers of a given event loop (tests reach a running server's browser this way)."""
+    return _BY_LOOP.get(loop)
 
 
 def browsers_if_any() -> Browsers | None:

@@ -54,7 +54,9 @@ class UrlPolicy:
         if scheme in INERT_SCHEMES:
             return None
         if scheme not in NETWORK_SCHEMES:
-            raise PolicyRefusal(f"{url}: the {scheme or 'empty'}: scheme is not allowed (only http(s) and ws(s))")
+            raise PolicyRefusal(
+                f"{url}: the {scheme or 'empty'}: scheme is not allowed (only http(s) and ws(s))"
+            )
         if self.organization_allowed and not _matches(url, self.organization_allowed):
             raise PolicyRefusal(f"{url} is not in this organization's allowed URLs")
         host = parts.hostname

@@ -53,9 +53,7 @@ async def read_result(ctx: CallContext, id: str) -> str:
     return json.dumps(record, indent=2)
 
 
-async def read_artefact(
-    ctx: CallContext, id: str
-) -> types.TextResourceContents | types.BlobResourceContents:
+async def read_artefact(ctx: CallContext, id: str) -> types.TextResourceContents | types.BlobResourceContents:
     artefact = browsers().artefacts.get(ctx.actor.organization, ctx.actor.id, id)
     if artefact is None:
         raise ResourceNotFound(f"Resource not found: {ARTEFACT_URI}{id}")

@@ -255,7 +255,9 @@ class Session:
     async def element(self, uid: str) -> tuple[PageState, Locator]:
         match = UID.match(uid)
         if match is None:
-            raise ToolError(f"{uid!r} is not an element id: take one from devtools_take_snapshot (e.g. 1.2.e5)")
+            raise ToolError(
+                f"{uid!r} is not an element id: take one from devtools_take_snapshot (e.g. 1.2.e5)"
+            )
         state = self.page(int(match.group(1)))
         generation = int(match.group(2))
         if generation != state.generation or state.snapshot_generation != state.generation:
@@ -375,7 +377,9 @@ class Session:
         for entry in self.network:
             if entry.id == entry_id:
                 return entry
-        raise ToolError(f"No request {entry_id} in this context's network log (see devtools_list_network_requests)")
+        raise ToolError(
+            f"No request {entry_id} in this context's network log (see devtools_list_network_requests)"
+        )
 
     # files: uploads are read from, and downloads saved to, this context's own folder
 

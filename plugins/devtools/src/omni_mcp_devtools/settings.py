@@ -35,23 +35,37 @@ class DevToolsSettings(BaseModel):
         json_schema_extra=OPERATOR,
     )
     max_contexts_per_organization: int = Field(
-        20, ge=1, le=1000, description="Browser contexts one organization may have open at once.",
+        20,
+        ge=1,
+        le=1000,
+        description="Browser contexts one organization may have open at once.",
         json_schema_extra=OPERATOR,
     )
     max_pages_per_context: int = Field(
-        10, ge=1, le=200, description="Pages (tabs) one context may have open at once.",
+        10,
+        ge=1,
+        le=200,
+        description="Pages (tabs) one context may have open at once.",
         json_schema_extra=OPERATOR,
     )
     idle_timeout: float = Field(
-        900.0, gt=0, le=86400, description="Seconds after its last call when a context is closed.",
+        900.0,
+        gt=0,
+        le=86400,
+        description="Seconds after its last call when a context is closed.",
         json_schema_extra=OPERATOR,
     )
     action_timeout: float = Field(
-        10.0, gt=0, le=300, description="Seconds one browser action (click, navigation, ...) may take.",
+        10.0,
+        gt=0,
+        le=300,
+        description="Seconds one browser action (click, navigation, ...) may take.",
         json_schema_extra=OPERATOR,
     )
     max_upload_bytes: int = Field(
-        10 * 1024 * 1024, ge=0, description="Largest file the upload_file tool may write into a context.",
+        10 * 1024 * 1024,
+        ge=0,
+        description="Largest file the upload_file tool may write into a context.",
         json_schema_extra=OPERATOR,
     )
     blocked_urls: list[str] = Field(

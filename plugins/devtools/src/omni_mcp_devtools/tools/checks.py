@@ -17,9 +17,9 @@ from omni_mcp_devtools.tools.common import READ_ONLY, ContextName, PageId, Uid, 
 Timeout = Annotated[float, Field(ge=0, le=60, description="Seconds to wait for it to become true")]
 
 
-async def _visible(locator: Locator, timeout: float) -> bool:
+async def _visible(locator: Locator, seconds: float) -> bool:
     try:
-        await locator.first.wait_for(state="visible", timeout=timeout * 1000)
+        await locator.first.wait_for(state="visible", timeout=seconds * 1000)
     except PlaywrightTimeout:
         return False
     return True
@@ -49,7 +49,7 @@ async def _outcome(
 async def verify_text_visible(
     ctx: CallContext,
     text: Annotated[str, Field(min_length=1, max_length=1000)],
-    timeout: Timeout = 2.0,
+    timeout: Timeout = 2.0,  # noqa: ASYNC109 - a tool argument, handed to Playwright
     page: PageId = None,
     context: ContextName = None,
 ) -> ToolResult:
@@ -65,7 +65,7 @@ async def verify_element_visible(
     ctx: CallContext,
     role: Annotated[str, Field(min_length=1, max_length=40, description="ARIA role, e.g. button, heading")],
     name: Annotated[str, Field(max_length=1000, description="Its accessible name")],
-    timeout: Timeout = 2.0,
+    timeout: Timeout = 2.0,  # noqa: ASYNC109 - a tool argument, handed to Playwright
     page: PageId = None,
     context: ContextName = None,
 ) -> ToolResult:
@@ -81,7 +81,9 @@ async def verify_element_visible(
 async def verify_value(
     ctx: CallContext,
     uid: Uid,
-    value: Annotated[str, Field(max_length=100_000, description="The value (or text) the element should have")],
+    value: Annotated[
+        str, Field(max_length=100_000, description="The value (or text) the element should have")
+    ],
     context: ContextName = None,
 ) -> ToolResult:
     """Check a form field's value (or an element's text); the outcome is recorded."""

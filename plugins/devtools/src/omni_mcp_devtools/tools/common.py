@@ -36,7 +36,9 @@ ContextName = Annotated[
         max_length=64,
     ),
 ]
-PageId = Annotated[int | None, Field(description="Page id from devtools_list_pages (default: the selected page)")]
+PageId = Annotated[
+    int | None, Field(description="Page id from devtools_list_pages (default: the selected page)")
+]
 Uid = Annotated[str, Field(description="Element id from devtools_take_snapshot, e.g. 1.2.e5", max_length=40)]
 IncludeSnapshot = Annotated[
     bool, Field(description="Return a fresh accessibility snapshot of the page after the action")
@@ -81,7 +83,9 @@ async def session_of(ctx: CallContext, context: str | None = None) -> Session:
     return await browsers().session(ctx, context)
 
 
-async def snapshot(ctx: CallContext, session: Session, state: PageState, max_chars: int = SNAPSHOT_CHARS) -> str:
+async def snapshot(
+    ctx: CallContext, session: Session, state: PageState, max_chars: int = SNAPSHOT_CHARS
+) -> str:
     """The page's accessibility tree with element ids, bounded (the whole of it as an artefact if cut)."""
     raw = await state.page.aria_snapshot(mode="ai")
     text = f"Page {state.id}: {state.page.url}\n" + session.annotate(state, raw)
@@ -127,7 +131,9 @@ async def action_result(
     text = dialog_note(state, dialog) if dialog is not None else message
     if include_snapshot and dialog is None:
         text += "\n\n" + await snapshot(ctx, session, state)
-    return ToolResult(text=text, structured={"page": state.id, "url": state.page.url, "dialog": _dialog(dialog)})
+    return ToolResult(
+        text=text, structured={"page": state.id, "url": state.page.url, "dialog": _dialog(dialog)}
+    )
 
 
 def _dialog(dialog: Dialog | None) -> dict[str, str] | None:

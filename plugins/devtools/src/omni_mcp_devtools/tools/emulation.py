@@ -30,7 +30,9 @@ async def cdp(session: Session, state: PageState) -> CDPSession:
 
 def _done(session: Session, state: PageState, what: str, value: Any) -> ToolResult:
     session.emulation[what] = value
-    return ToolResult(text=f"Page {state.id}: {what} set to {value}.", structured={"page": state.id, what: value})
+    return ToolResult(
+        text=f"Page {state.id}: {what} set to {value}.", structured={"page": state.id, what: value}
+    )
 
 
 @tool(annotations=ACTS)
@@ -95,7 +97,9 @@ async def emulate_geolocation(
     """Grant geolocation to the context's pages and report this position."""
     session = await session_of(ctx, context)
     await session.context.grant_permissions(["geolocation"])
-    await session.context.set_geolocation({"latitude": latitude, "longitude": longitude, "accuracy": accuracy})
+    await session.context.set_geolocation(
+        {"latitude": latitude, "longitude": longitude, "accuracy": accuracy}
+    )
     value = {"latitude": latitude, "longitude": longitude, "accuracy": accuracy}
     session.emulation["geolocation"] = value
     return ToolResult(text=f"Geolocation set to {latitude}, {longitude}.", structured=value)
@@ -119,7 +123,12 @@ async def emulate_network(
     state = session.page(page)
     if preset is None and latency_ms is None and download_kbps is None and upload_kbps is None:
         raise ToolError("Give a preset, or latency_ms / download_kbps / upload_kbps")
-    conditions: dict[str, Any] = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+    conditions: dict[str, Any] = {
+        "offline": False,
+        "latency": 0,
+        "downloadThroughput": -1,
+        "uploadThroughput": -1,
+    }
     if preset == "Offline":
         conditions["offline"] = True
     elif preset in NETWORK_PRESETS:
@@ -159,7 +168,11 @@ async def set_extra_headers(
     """Send these extra HTTP headers with every request of the context (an empty object removes them)."""
     session = await session_of(ctx, context)
     for name in headers:
-        if not name or any(c in name for c in " :\r\n") or name.lower() in {"host", "cookie", "content-length"}:
+        if (
+            not name
+            or any(c in name for c in " :\r\n")
+            or name.lower() in {"host", "cookie", "content-length"}
+        ):
             raise ToolError(f"{name!r} cannot be set as an extra header")
     await session.context.set_extra_http_headers(headers)
     session.emulation["extra_headers"] = sorted(headers)

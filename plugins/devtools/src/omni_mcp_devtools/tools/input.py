@@ -99,7 +99,9 @@ async def fill_form(
             await locator.select_option(field.value)
         else:
             await locator.fill(field.value)
-    return await action_result(ctx, session, state, f"Filled {len(elements)} field(s).", None, include_snapshot)
+    return await action_result(
+        ctx, session, state, f"Filled {len(elements)} field(s).", None, include_snapshot
+    )
 
 
 @tool(annotations=ACTS)
@@ -107,7 +109,9 @@ async def type_text(
     ctx: CallContext,
     text: Annotated[str, Field(min_length=1, max_length=10_000, description="Text to type, key by key")],
     uid: Annotated[str | None, Field(description="Element to focus first (default: the focused one)")] = None,
-    submit_key: Annotated[str | None, Field(max_length=64, description="Key to press after, e.g. Enter")] = None,
+    submit_key: Annotated[
+        str | None, Field(max_length=64, description="Key to press after, e.g. Enter")
+    ] = None,
     page: PageId = None,
     include_snapshot: IncludeSnapshot = False,
     context: ContextName = None,
@@ -127,14 +131,18 @@ async def type_text(
             await keyboard.press(submit_key)
 
     _r, dialog = await session.run(state, typing)
-    return await action_result(ctx, session, state, f"Typed {len(text)} character(s).", dialog, include_snapshot)
+    return await action_result(
+        ctx, session, state, f"Typed {len(text)} character(s).", dialog, include_snapshot
+    )
 
 
 @tool(annotations=ACTS)
 async def press_key(
     ctx: CallContext,
     key: Key,
-    uid: Annotated[str | None, Field(description="Element to press the key on (default: the focused one)")] = None,
+    uid: Annotated[
+        str | None, Field(description="Element to press the key on (default: the focused one)")
+    ] = None,
     page: PageId = None,
     include_snapshot: IncludeSnapshot = False,
     context: ContextName = None,
@@ -163,7 +171,9 @@ async def drag(
     state, source = await session.element(from_uid)
     _target_state, target = await session.element(to_uid)
     _r, dialog = await session.run(state, lambda: source.drag_to(target))
-    return await action_result(ctx, session, state, f"Dragged {from_uid} onto {to_uid}.", dialog, include_snapshot)
+    return await action_result(
+        ctx, session, state, f"Dragged {from_uid} onto {to_uid}.", dialog, include_snapshot
+    )
 
 
 @tool(annotations=ACTS)
@@ -237,7 +247,9 @@ async def handle_dialog(
 @tool(annotations=ACTS)
 async def write_file(
     ctx: CallContext,
-    name: Annotated[str, Field(min_length=1, max_length=255, description="File name in your context's folder")],
+    name: Annotated[
+        str, Field(min_length=1, max_length=255, description="File name in your context's folder")
+    ],
     content: Annotated[str, Field(description="The file's content")],
     encoding: Annotated[Literal["text", "base64"], Field(description="How content is encoded")] = "text",
     context: ContextName = None,
@@ -250,10 +262,14 @@ async def write_file(
     except (binascii.Error, ValueError):
         raise ToolError("content is not valid base64") from None
     if len(data) > session.settings.max_upload_bytes:
-        raise ToolError(f"The file is larger than max_upload_bytes ({session.settings.max_upload_bytes} bytes)")
+        raise ToolError(
+            f"The file is larger than max_upload_bytes ({session.settings.max_upload_bytes} bytes)"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-    return ToolResult(text=f"Wrote {len(data)} bytes to {name}.", structured={"name": name, "bytes": len(data)})
+    return ToolResult(
+        text=f"Wrote {len(data)} bytes to {name}.", structured={"name": name, "bytes": len(data)}
+    )
 
 
 @tool(annotations=READ_ONLY)
@@ -261,7 +277,9 @@ async def list_files(ctx: CallContext, context: ContextName = None) -> ToolResul
     """List the files in your context's folder: those you wrote and the page's downloads."""
     session = await session_of(ctx, context)
     files = sorted(
-        (str(p.relative_to(session.folder)), p.stat().st_size) for p in session.folder.rglob("*") if p.is_file()
+        (str(p.relative_to(session.folder)), p.stat().st_size)
+        for p in session.folder.rglob("*")
+        if p.is_file()
     )
     listed = [{"name": name, "bytes": size} for name, size in files]
     text = "\n".join(f"{f['name']} ({f['bytes']} bytes)" for f in listed) or "The folder is empty."

@@ -32,7 +32,9 @@ MAX_MATCHES = 100
 @tool(annotations=READ_ONLY)
 async def take_snapshot(
     ctx: CallContext,
-    max_chars: Annotated[int, Field(ge=500, le=200_000, description="Cut the snapshot at this length")] = SNAPSHOT_CHARS,
+    max_chars: Annotated[
+        int, Field(ge=500, le=200_000, description="Cut the snapshot at this length")
+    ] = SNAPSHOT_CHARS,
     page: PageId = None,
     context: ContextName = None,
 ) -> ToolResult:
@@ -41,14 +43,20 @@ async def take_snapshot(
     session = await session_of(ctx, context)
     state = session.page(page)
     text = await snapshot(ctx, session, state, max_chars)
-    return ToolResult(text=text, structured={"page": state.id, "url": state.page.url, "generation": state.generation})
+    return ToolResult(
+        text=text, structured={"page": state.id, "url": state.page.url, "generation": state.generation}
+    )
 
 
 @tool(annotations=READ_ONLY)
 async def find_in_snapshot(
     ctx: CallContext,
-    query: Annotated[str, Field(min_length=1, max_length=500, description="Text to look for (case-insensitive)")],
-    role: Annotated[str | None, Field(max_length=40, description="Only elements of this role, e.g. button")] = None,
+    query: Annotated[
+        str, Field(min_length=1, max_length=500, description="Text to look for (case-insensitive)")
+    ],
+    role: Annotated[
+        str | None, Field(max_length=40, description="Only elements of this role, e.g. button")
+    ] = None,
     page: PageId = None,
     context: ContextName = None,
 ) -> ToolResult:
@@ -119,8 +127,12 @@ async def evaluate_script(
             description="A JavaScript function, e.g. '() => document.title' or '(el) => el.value' with uid",
         ),
     ],
-    args: Annotated[list[Any] | None, Field(max_length=20, description="JSON arguments for the function")] = None,
-    uid: Annotated[str | None, Field(description="Pass this element as the function's first argument")] = None,
+    args: Annotated[
+        list[Any] | None, Field(max_length=20, description="JSON arguments for the function")
+    ] = None,
+    uid: Annotated[
+        str | None, Field(description="Pass this element as the function's first argument")
+    ] = None,
     max_chars: Annotated[int, Field(ge=100, le=200_000)] = SNAPSHOT_CHARS,
     page: PageId = None,
     context: ContextName = None,
@@ -146,5 +158,7 @@ async def evaluate_script(
             structured={"dialog": {"type": dialog.type, "message": dialog.message}},
         )
     text = as_json(value, max_chars)
-    structured = {"result": value} if len(json.dumps(value, default=str)) <= max_chars else {"truncated": True}
+    structured = (
+        {"result": value} if len(json.dumps(value, default=str)) <= max_chars else {"truncated": True}
+    )
     return ToolResult(text=text, structured=structured)

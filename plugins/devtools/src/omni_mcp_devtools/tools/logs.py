@@ -29,7 +29,9 @@ Levels = Annotated[
 ]
 Types = Annotated[
     list[str] | None,
-    Field(max_length=20, description="Only these resource types, e.g. ['xhr', 'fetch', 'document', 'script']"),
+    Field(
+        max_length=20, description="Only these resource types, e.g. ['xhr', 'fetch', 'document', 'script']"
+    ),
 ]
 PageFilter = Annotated[int | None, Field(description="Only this page's entries")]
 
@@ -77,7 +79,8 @@ async def list_network_requests(
     page_size: PageSize = 50,
     context: ContextName = None,
 ) -> ToolResult:
-    """The requests your context's pages made (status, type, failures such as blocked by policy), paginated."""
+    """The requests your context's pages made (status, type, failures such as blocked by policy),
+    paginated."""
     session = await session_of(ctx, context)
     entries = [
         e.summary()
@@ -121,7 +124,9 @@ async def get_network_request(
             except PlaywrightError as error:
                 detail["response_body_error"] = str(error).splitlines()[0]
             else:
-                detail["response_body"] = _body(ctx, body, max_body_chars, f"response body of {entry.url[:200]}")
+                detail["response_body"] = _body(
+                    ctx, body, max_body_chars, f"response body of {entry.url[:200]}"
+                )
     return ToolResult(text=as_json(detail, 4 * max_body_chars + 20_000), structured=detail)
 
 

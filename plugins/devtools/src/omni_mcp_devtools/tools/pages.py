@@ -22,7 +22,9 @@ from omni_mcp_devtools.tools.common import (
     tool,
 )
 
-Url = Annotated[str, Field(min_length=1, max_length=8192, description="Absolute URL, e.g. https://example.com")]
+Url = Annotated[
+    str, Field(min_length=1, max_length=8192, description="Absolute URL, e.g. https://example.com")
+]
 WaitUntil = Annotated[
     Literal["load", "domcontentloaded", "networkidle", "commit"],
     Field(description="When the navigation counts as done"),
@@ -36,12 +38,16 @@ def _pages(session: Session) -> list[dict[str, object]]:
     ]
 
 
-async def goto(session: Session, state: PageState, url: str, wait_until: str) -> None:
-    """Navigate, refusing first what the policy refuses (so the reason is clear, not net::ERR_...)."""
+async def check(session: Session, url: str) -> None:
     try:
         await session.policy.check(url)
     except PolicyRefusal as refusal:
         raise ToolError(f"Navigation refused: {refusal}") from None
+
+
+async def goto(session: Session, state: PageState, url: str, wait_until: str) -> None:
+    """Navigate, refusing first what the policy refuses (so the reason is clear, not net::ERR_...)."""
+    await check(session, url)
     await state.page.goto(url, wait_until=wait_until)  # type: ignore[arg-type]
 
 
@@ -63,6 +69,8 @@ async def new_page(
 ) -> ToolResult:
     """Open a new page (tab), select it, and optionally load a URL in it."""
     session = await session_of(ctx, context)
+    if url:
+        await check(session, url)  # before the page exists, so a refused URL leaves no page behind
     state = await session.new_page()
     if url:
         await goto(session, state, url, wait_until)
@@ -100,7 +108,8 @@ async def close_page(
 async def navigate_page(
     ctx: CallContext,
     type: Annotated[
-        Literal["url", "back", "forward", "reload"], Field(description="Load a URL, or go back/forward/reload")
+        Literal["url", "back", "forward", "reload"],
+        Field(description="Load a URL, or go back/forward/reload"),
     ] = "url",
     url: Url | None = None,
     wait_until: WaitUntil = "load",
@@ -129,11 +138,15 @@ async def navigate_page(
 async def wait_for(
     ctx: CallContext,
     text: Annotated[str | None, Field(description="Wait until this text is visible", max_length=1000)] = None,
-    selector: Annotated[str | None, Field(description="Or until this CSS selector matches", max_length=1000)] = None,
+    selector: Annotated[
+        str | None, Field(description="Or until this CSS selector matches", max_length=1000)
+    ] = None,
     state: Annotated[
         Literal["visible", "hidden", "attached", "detached"], Field(description="The state to wait for")
     ] = "visible",
-    timeout: Annotated[float | None, Field(gt=0, le=120, description="Seconds (default: action_timeout)")] = None,
+    timeout: Annotated[  # noqa: ASYNC109 - a tool argument, handed to Playwright
+        float | None, Field(gt=0, le=120, description="Seconds (default: action_timeout)")
+    ] = None,
     page: PageId = None,
     context: ContextName = None,
 ) -> ToolResult:
@@ -143,7 +156,9 @@ async def wait_for(
     session = await session_of(ctx, context)
     page_state = session.page(page)
     locator = (
-        page_state.page.get_by_text(text).first if text is not None else page_state.page.locator(selector or "").first
+        page_state.page.get_by_text(text).first
+        if text is not None
+        else page_state.page.locator(selector or "").first
     )
     seconds = timeout or session.settings.action_timeout
     await locator.wait_for(state=state, timeout=seconds * 1000)

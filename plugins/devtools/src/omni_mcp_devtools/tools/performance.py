@@ -10,7 +10,17 @@ from pydantic import Field
 
 from omni_mcp import CallContext, ToolError, ToolResult
 from omni_mcp_devtools.session import PageState, Session
-from omni_mcp_devtools.tools.common import ACTS, READ_ONLY, ContextName, PageId, as_json, keep, link, session_of, tool
+from omni_mcp_devtools.tools.common import (
+    ACTS,
+    READ_ONLY,
+    ContextName,
+    PageId,
+    as_json,
+    keep,
+    link,
+    session_of,
+    tool,
+)
 from omni_mcp_devtools.tools.emulation import cdp
 
 CATEGORIES = ",".join(
@@ -66,7 +76,8 @@ def summarize(events: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[s
     shifts = [
         float(((e.get("args") or {}).get("data") or {}).get("score", 0))
         for e in kept
-        if e.get("name") == "LayoutShift" and not ((e.get("args") or {}).get("data") or {}).get("had_recent_input")
+        if e.get("name") == "LayoutShift"
+        and not ((e.get("args") or {}).get("data") or {}).get("had_recent_input")
     ]
     summary = {
         "events": len(kept),
@@ -83,7 +94,9 @@ def summarize(events: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[s
 @tool(annotations=ACTS)
 async def performance_start_trace(
     ctx: CallContext,
-    reload: Annotated[bool, Field(description="Reload the page once tracing runs, to trace its load")] = False,
+    reload: Annotated[
+        bool, Field(description="Reload the page once tracing runs, to trace its load")
+    ] = False,
     page: PageId = None,
     context: ContextName = None,
 ) -> ToolResult:
@@ -91,7 +104,9 @@ async def performance_start_trace(
     session = await session_of(ctx, context)
     state = session.page(page)
     if session.trace is not None:
-        raise ToolError("A trace is already recording in this context; stop it with devtools_performance_stop_trace")
+        raise ToolError(
+            "A trace is already recording in this context; stop it with devtools_performance_stop_trace"
+        )
     client = await cdp(session, state)
     trace = Trace(state)
     client.on("Tracing.dataCollected", trace.collect)
@@ -105,7 +120,8 @@ async def performance_start_trace(
 
 @tool(annotations=ACTS)
 async def performance_stop_trace(ctx: CallContext, context: ContextName = None) -> ToolResult:
-    """Stop the trace: a summary (main-thread time, long tasks, layout shifts), the full trace as a resource."""
+    """Stop the trace: a summary (main-thread time, long tasks, layout shifts); the full trace is a
+    resource."""
     session = await session_of(ctx, context)
     trace = session.trace
     if not isinstance(trace, Trace):
@@ -131,7 +147,9 @@ async def _trace_client(session: Session, trace: Trace) -> Any:
 
 
 @tool(annotations=READ_ONLY)
-async def performance_metrics(ctx: CallContext, page: PageId = None, context: ContextName = None) -> ToolResult:
+async def performance_metrics(
+    ctx: CallContext, page: PageId = None, context: ContextName = None
+) -> ToolResult:
     """The page's runtime metrics: DOM nodes, JS heap, layout and style counts and durations, and more."""
     session = await session_of(ctx, context)
     state = session.page(page)

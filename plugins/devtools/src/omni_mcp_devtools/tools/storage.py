@@ -20,7 +20,9 @@ ORIGIN_PAGE = "<!doctype html><title>restoring storage</title>"
 @tool(annotations=READ_ONLY)
 async def list_cookies(
     ctx: CallContext,
-    urls: Annotated[list[str] | None, Field(max_length=20, description="Only cookies sent to these URLs")] = None,
+    urls: Annotated[
+        list[str] | None, Field(max_length=20, description="Only cookies sent to these URLs")
+    ] = None,
     context: ContextName = None,
 ) -> ToolResult:
     """The context's cookies (values included: they are your own session's)."""
@@ -106,13 +108,17 @@ async def save_storage_state(ctx: CallContext, context: ContextName = None) -> T
 @tool(annotations=ACTS)
 async def restore_storage_state(
     ctx: CallContext,
-    state_id: Annotated[str, Field(min_length=1, max_length=64, description="From devtools_save_storage_state")],
+    state_id: Annotated[
+        str, Field(min_length=1, max_length=64, description="From devtools_save_storage_state")
+    ],
     context: ContextName = None,
 ) -> ToolResult:
     """Put saved cookies and localStorage back into your context."""
     artefact = browsers().artefacts.get(ctx.actor.organization, ctx.actor.id, state_id)
     if artefact is None or artefact.mime_type != STATE_MIME:
-        raise ToolError(f"No saved storage state {state_id!r} of yours (save one with devtools_save_storage_state)")
+        raise ToolError(
+            f"No saved storage state {state_id!r} of yours (save one with devtools_save_storage_state)"
+        )
     state = json.loads(artefact.data)
     session = await session_of(ctx, context)
     if state.get("cookies"):
