@@ -43,11 +43,15 @@ async def shutdown(runtime: Runtime) -> None:
 
 
 @hookimpl
-async def health_check(runtime: Runtime) -> Health | None:
+async def health_check(runtime: Runtime) -> Health:
     found = browsers_if_any()
-    state = found.state() if found is not None else {"running": False, "launches": 0}
-    if found is not None and found.last_error and not found.running:
+    if found is None or found.launches == 0:
+        return Health("healthy", "browser starts on first use")
+    state = found.state()
+    counts = f"{state['contexts']} context(s), {state['pages']} page(s), {state['launches']} launch(es)"
+    if not found.running:
         # The next call relaunches it, so the plugin still serves: degraded, not unhealthy.
-        return Health("degraded", f"browser: {found.last_error}; the next call relaunches it", state)
-    running = f"Chromium {state.get('version')} running" if state["running"] else "starts on first use"
-    return Health("healthy", f"browser {running}", state)
+        return Health(
+            "degraded", f"browser stopped ({found.last_error}); the next call relaunches it; {counts}"
+        )
+    return Health("healthy", f"Chromium {state['version']} running; {counts}", state)
