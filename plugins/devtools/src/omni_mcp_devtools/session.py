@@ -126,7 +126,7 @@ class Session:
         context.set_default_navigation_timeout(settings.action_timeout * 1000)
         await context.route("**/*", session._route)
         await context.route_web_socket(re.compile(".*"), session._route_web_socket)
-        context.on("page", session.adopt)
+        context.on("page", session._on_page)
         context.on("request", session._on_request)
         context.on("response", lambda response: session._on_status(response.request, response.status))
         context.on("requestfinished", session._on_finished)
@@ -166,7 +166,11 @@ class Session:
 
     # pages
 
+    def _on_page(self, page: Page) -> None:
+        self.adopt(page)
+
     def adopt(self, page: Page) -> PageState:
+        """The state of `page`, made the first time the page is seen (by new_page or as a popup)."""
         for state in self.pages.values():
             if state.page is page:
                 return state

@@ -8,8 +8,9 @@ narrow it further (`blocked_urls`, `allowed_urls`).
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
+from pydantic.config import JsonDict
 
-OPERATOR = {"operator_only": True}
+OPERATOR: JsonDict = {"operator_only": True}
 
 
 class DevToolsSettings(BaseModel):
