@@ -15,6 +15,8 @@ from omni_mcp.testing import RunningGateway, fresh_database_url, serve_in_thread
 CHROMIUM = "/usr/bin/chromium"
 
 if not os.access(CHROMIUM, os.X_OK):
+    if os.environ.get("OMNI_MCP_TEST_REQUIRE_CHROMIUM"):
+        raise RuntimeError(f"OMNI_MCP_TEST_REQUIRE_CHROMIUM is set but there is no Chromium at {CHROMIUM}")
     pytest.skip(
         f"no Chromium at {CHROMIUM} (apt-get install chromium); CI installs it", allow_module_level=True
     )
