@@ -69,6 +69,8 @@ setTimeout(() => { const d = document.createElement('div'); d.style.height = '30
     "/big": "<!doctype html><title>Big</title><p>" + ("lorem ipsum " * 3000) + "</p>",
     "/storage": """<!doctype html><title>Storage</title><p id="s"></p>
 <script>document.getElementById('s').textContent = 'stored: ' + (localStorage.getItem('k') || 'nothing')</script>""",
+    "/redirecting-image": """<!doctype html><title>Redirects</title><p>images that redirect</p>
+<img src="/redirect?to=http://169.254.169.254/latest/meta-data/">""",
     "/crash": """<!doctype html><title>Crash</title><p>this page will crash</p>""",
     "/late": """<!doctype html><title>Late</title><p id="l"></p>
 <script>setTimeout(() => { document.getElementById('l').textContent = 'Finally here' }, 300)</script>""",
@@ -108,6 +110,8 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.path in PAGES:
             headers = {"Set-Cookie": "visited=yes; Path=/"} if parts.path == "/form" else None
             self._send(200, PAGES[parts.path].encode(), "text/html; charset=utf-8", headers)
+        elif parts.path == "/redirect":
+            self._send(302, b"", "text/plain", {"Location": query["to"][0]})
         elif parts.path == "/slow":
             time.sleep(float(query.get("s", ["3"])[0]))
             self._send(200, b"<!doctype html><title>Slow</title><p>slow page done</p>", "text/html")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 
+import anyio
 import mcp
 import mcp.types as types
 import pytest
@@ -100,11 +101,12 @@ async def test_files_upload_and_download(gateway: RunningGateway, site: LocalSit
         assert "hello.txt" in names
         assert "data/b.bin" in names
         # the download is saved in the background; poll the listing until it is there
-        for _ in range(50):
-            listed = await call(client, "list_files", context=ctx)
-            assert listed.structured_content is not None
-            if "downloads/report.txt" in [f["name"] for f in listed.structured_content["files"]]:
-                break
+        with anyio.fail_after(15):
+            while not listed.structured_content["downloads"]:
+                await anyio.sleep(0.05)
+                listed = await call(client, "list_files", context=ctx)
+                assert listed.structured_content is not None
+        assert "downloads/report.txt" in [f["name"] for f in listed.structured_content["files"]]
         assert listed.structured_content["downloads"][0]["file"] == "downloads/report.txt"
         await call(client, "close_context", context=ctx)
 
@@ -114,11 +116,12 @@ async def test_console_and_network_logs(gateway: RunningGateway, site: LocalSite
     async with mcp.Client(gateway.mcp_url, mode=era) as client:
         await call(client, "navigate_page", url=site.at("/console"), context=ctx)
         await call(client, "wait_for", text="console page", context=ctx)
-        for _ in range(50):  # the uncaught error is thrown from a timer
+        for _ in range(200):  # the uncaught error is thrown from a timer
             listed = await call(client, "list_console_messages", levels=["error"], context=ctx)
             assert listed.structured_content is not None
             if listed.structured_content["total"] == 2:
                 break
+            await anyio.sleep(0.05)
         texts = [m["text"] for m in listed.structured_content["items"]]
         assert texts[0] == "boom error"
         assert "uncaught failure" in texts[1]

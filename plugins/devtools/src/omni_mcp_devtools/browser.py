@@ -89,6 +89,7 @@ class Browsers:
         self.last_error: str | None = None
         self._reaper: asyncio.Task[None] | None = None
         self._closing = False
+        self._cleanups: set[asyncio.Task[None]] = set()
 
     @property
     def running(self) -> bool:
@@ -152,6 +153,10 @@ class Browsers:
             self.last_error = "the browser process ended"
         for session in self.sessions.values():
             session.closed = True
+            # Its proxy and file folder outlive the browser unless released here.
+            task = asyncio.get_running_loop().create_task(session.close())
+            self._cleanups.add(task)
+            task.add_done_callback(self._cleanups.discard)
         self.sessions.clear()
 
     async def _forget_dead_browser(self) -> None:

@@ -29,7 +29,7 @@ def _matches(url: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(url, pattern) for pattern in patterns)
 
 
-def _is_public(address: str) -> bool:
+def is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
@@ -64,6 +64,26 @@ class UrlPolicy:
             raise PolicyRefusal(f"{url} has no host")
         return None if _matches(url, self.operator_allowed) else host
 
+    def check_origin(self, url: str) -> None:
+        """What can be checked of a tunnel (HTTPS, WebSocket), which names only its origin: patterns that
+        block or allow whole origins. The full URLs were checked by the context's route already."""
+        origin = url.rstrip("/")
+        if any(_whole_origin(p) and fnmatch.fnmatchcase(origin, _origin(p)) for p in self.operator_blocked):
+            raise PolicyRefusal(f"{origin} is blocked by the operator's policy")
+        if any(
+            _whole_origin(p) and fnmatch.fnmatchcase(origin, _origin(p)) for p in self.organization_blocked
+        ):
+            raise PolicyRefusal(f"{origin} is blocked by this organization's policy")
+        if self.organization_allowed and not any(
+            fnmatch.fnmatchcase(origin, _origin(p)) for p in self.organization_allowed
+        ):
+            raise PolicyRefusal(f"{origin} is not in this organization's allowed URLs")
+
+    def origin_trusted(self, url: str) -> bool:
+        """Whether the operator allows some URL of this origin despite its address."""
+        origin = url.rstrip("/")
+        return any(fnmatch.fnmatchcase(origin, _origin(p)) for p in self.operator_allowed)
+
     async def check(self, url: str) -> None:
         """Refuse `url` with PolicyRefusal unless this policy lets the browser reach it."""
         host = self.check_static(url)
@@ -73,18 +93,31 @@ class UrlPolicy:
             literal: str | None = str(ipaddress.ip_address(host.strip("[]")))
         except ValueError:
             literal = None
-        addresses = [literal] if literal else await _resolve(host)
+        addresses = [literal] if literal else await resolve(host)
         if not addresses:
             raise PolicyRefusal(f"{url}: the host {host} does not resolve")
         for address in addresses:
-            if not _is_public(address):
+            if not is_public(address):
                 raise PolicyRefusal(
                     f"{url} resolves to {address}, a loopback, private or link-local address; the "
                     "operator can allow it with operator_allowed_urls"
                 )
 
 
-async def _resolve(host: str) -> list[str]:
+def _origin(pattern: str) -> str:
+    """The scheme://host[:port] part of a URL pattern."""
+    scheme, sep, rest = pattern.partition("://")
+    return scheme + sep + rest.split("/", 1)[0] if sep else pattern
+
+
+def _whole_origin(pattern: str) -> bool:
+    """Whether a pattern covers every path of its origin (only those can refuse a tunnel)."""
+    _scheme, sep, rest = pattern.partition("://")
+    path = rest.partition("/")[2] if sep else ""
+    return path in ("", "*")
+
+
+async def resolve(host: str) -> list[str]:
     try:
         infos = await anyio.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except OSError:

@@ -36,6 +36,7 @@ from playwright.async_api import (
 from playwright.async_api import Error as PlaywrightError
 
 from omni_mcp import ToolError
+from omni_mcp_devtools.egress import EgressProxy
 from omni_mcp_devtools.policy import PolicyRefusal, UrlPolicy
 from omni_mcp_devtools.settings import DevToolsSettings
 
@@ -94,11 +95,17 @@ class NetworkEntry:
 
 class Session:
     def __init__(
-        self, key: SessionKey, context: BrowserContext, settings: DevToolsSettings, policy: UrlPolicy
+        self,
+        key: SessionKey,
+        context: BrowserContext,
+        settings: DevToolsSettings,
+        policy: UrlPolicy,
+        egress: EgressProxy,
     ) -> None:
         self.key = key
         self.context = context
         self.settings = settings
+        self.egress = egress
         self.policy = policy
         self.folder = Path(tempfile.mkdtemp(prefix="omni-devtools-"))
         self.pages: dict[int, PageState] = {}
@@ -120,8 +127,21 @@ class Session:
     async def open(
         cls, browser: Browser, key: SessionKey, settings: DevToolsSettings, policy: UrlPolicy
     ) -> Session:
-        context = await browser.new_context(service_workers="block", accept_downloads=True)
-        session = cls(key, context, settings, policy)
+        refusals: list[str] = []
+        egress = EgressProxy(policy, refusals.append)
+        server = await egress.start()
+        try:
+            # Loopback too goes through the proxy ("<-loopback>" removes Chromium's implicit bypass).
+            context = await browser.new_context(
+                service_workers="block",
+                accept_downloads=True,
+                proxy={"server": server, "bypass": "<-loopback>"},
+            )
+        except BaseException:
+            await egress.close()
+            raise
+        session = cls(key, context, settings, policy, egress)
+        egress.on_refusal = session._on_egress_refusal
         context.set_default_timeout(settings.action_timeout * 1000)
         context.set_default_navigation_timeout(settings.action_timeout * 1000)
         await context.route("**/*", session._route)
@@ -132,6 +152,18 @@ class Session:
         context.on("requestfinished", session._on_finished)
         context.on("requestfailed", session._on_failed)
         return session
+
+    @property
+    def policy(self) -> UrlPolicy:
+        return self._policy
+
+    @policy.setter
+    def policy(self, value: UrlPolicy) -> None:
+        self._policy = value
+        self.egress.policy = value
+
+    def _on_egress_refusal(self, reason: str) -> None:
+        self._log_console(None, "error", f"blocked by network policy: {reason}", {})
 
     def touch(self) -> None:
         self.last_used = time.monotonic()
@@ -409,6 +441,7 @@ class Session:
             task.cancel()
         with contextlib.suppress(PlaywrightError):
             await self.context.close()
+        await self.egress.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def describe(self) -> dict[str, Any]:
