@@ -180,6 +180,11 @@ async def test_emulation(gateway: RunningGateway, site: LocalSite, era: str) -> 
             client, "emulate_viewport", width=375, height=667, device_scale_factor=2, mobile=True, context=ctx
         )
         assert await evaluate("() => [screen.width, devicePixelRatio]") == [375, 2]
+        await call(client, "emulate_viewport", device="Pixel 7", context=ctx)
+        assert await evaluate("() => [screen.width, navigator.userAgent.includes('Pixel 7')]") == [412, True]
+        unknown = await fails(client, "emulate_viewport", device="Pixel", context=ctx)
+        assert "Unknown device 'Pixel'; did you mean one of" in unknown
+        assert "Give width and height" in await fails(client, "emulate_viewport", width=300, context=ctx)
         await call(client, "emulate_user_agent", user_agent="OmniTestAgent/1.0", context=ctx)
         assert await evaluate("() => navigator.userAgent") == "OmniTestAgent/1.0"
         await call(client, "emulate_color_scheme", scheme="dark", context=ctx)

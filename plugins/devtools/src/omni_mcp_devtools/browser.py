@@ -34,6 +34,8 @@ SAFE_ARGS = (
     "--no-first-run",
     "--disable-default-apps",
     "--disable-extensions",
+    # WebRTC's UDP would go around the egress proxy (and so around the network policy).
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
 )
 REAP_INTERVAL = 30.0
 CONTEXT_NAME_MAX = 64
@@ -98,6 +100,10 @@ class Browsers:
     @property
     def version(self) -> str | None:
         return self._browser.version if self.running and self._browser is not None else None
+
+    def devices(self) -> dict[str, Any]:
+        """Playwright's device descriptors (viewport, scale, touch, user agent), by name."""
+        return dict(self._playwright.devices) if self._playwright is not None else {}
 
     async def processes(self) -> list[dict[str, Any]]:
         """The browser's processes (type and pid), as Chromium reports them over CDP."""

@@ -8,6 +8,7 @@ from playwright.async_api import CDPSession
 from pydantic import Field
 
 from omni_mcp import CallContext, ToolError, ToolResult
+from omni_mcp_devtools.browser import browsers
 from omni_mcp_devtools.session import PageState, Session
 from omni_mcp_devtools.tools.common import ACTS, ContextName, PageId, session_of, tool
 
@@ -38,16 +39,36 @@ def _done(session: Session, state: PageState, what: str, value: Any) -> ToolResu
 @tool(annotations=ACTS)
 async def emulate_viewport(
     ctx: CallContext,
-    width: Annotated[int, Field(ge=100, le=7680)],
-    height: Annotated[int, Field(ge=100, le=4320)],
+    width: Annotated[int | None, Field(ge=100, le=7680)] = None,
+    height: Annotated[int | None, Field(ge=100, le=4320)] = None,
     device_scale_factor: Annotated[float, Field(gt=0, le=5)] = 1.0,
     mobile: Annotated[bool, Field(description="Emulate a mobile device (meta viewport, touch)")] = False,
+    device: Annotated[
+        str | None, Field(max_length=100, description="A device by name instead, e.g. 'iPhone 13', 'Pixel 7'")
+    ] = None,
     page: PageId = None,
     context: ContextName = None,
 ) -> ToolResult:
-    """Resize the page's viewport and optionally emulate a mobile device's screen."""
+    """Resize the page's viewport, optionally as a mobile screen, or emulate a named device (its viewport,
+    scale, touch and user agent)."""
     session = await session_of(ctx, context)
     state = session.page(page)
+    if device is not None:
+        known = browsers().devices()
+        if device not in known:
+            close = sorted(name for name in known if device.lower() in name.lower())[:10]
+            raise ToolError(
+                f"Unknown device {device!r}" + (f"; did you mean one of {close}?" if close else "")
+            )
+        spec = known[device]
+        width, height = spec["viewport"]["width"], spec["viewport"]["height"]
+        device_scale_factor, mobile = spec["device_scale_factor"], spec["is_mobile"]
+        await (await cdp(session, state)).send(
+            "Emulation.setUserAgentOverride", {"userAgent": spec["user_agent"]}
+        )
+        session.emulation["device"] = device
+    if width is None or height is None:
+        raise ToolError("Give width and height, or a device")
     await state.page.set_viewport_size({"width": width, "height": height})
     if mobile or device_scale_factor != 1.0:
         await (await cdp(session, state)).send(
