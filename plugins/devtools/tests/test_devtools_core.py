@@ -157,3 +157,28 @@ async def test_evaluate_script_results_and_errors(gateway: RunningGateway, site:
         bad_uid = await fails(client, "click", uid="not-an-id", context=ctx)
         assert "is not an element id" in bad_uid
         await call(client, "close_context", context=ctx)
+
+
+async def test_large_output_is_cut_with_a_marker_and_kept_whole_as_a_resource(
+    gateway: RunningGateway, site: LocalSite, era: str
+) -> None:
+    ctx = f"bounded-{era}"
+    async with mcp.Client(gateway.mcp_url, mode=era) as client:
+        await call(client, "navigate_page", url=site.at("/big"), context=ctx)
+        cut = text_of(await call(client, "take_snapshot", max_chars=500, context=ctx))
+        head, marker = cut.split("\n… [truncated: 500 of ", 1)
+        assert len(head) == 500
+        uri = marker.rsplit("the full text is at ", 1)[1].rstrip("]")
+        whole = (await client.read_resource(uri)).contents[0]
+        assert isinstance(whole, types.TextResourceContents)
+        assert whole.text.startswith(head)
+        assert whole.text.count("lorem ipsum") == 3000
+
+        await call(client, "evaluate_script", function="() => console.log('x'.repeat(50000))", context=ctx)
+        listed = await call(client, "list_console_messages", context=ctx)
+        assert listed.structured_content is not None
+        message = listed.structured_content["items"][-1]["text"]
+        assert message.endswith("… [truncated: 10000 of 50000 characters]")
+        too_big = await fails(client, "write_file", name="big.bin", content="x" * 3_000_000, context=ctx)
+        assert "larger than max_upload_bytes" in too_big
+        await call(client, "close_context", context=ctx)

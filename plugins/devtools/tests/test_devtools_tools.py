@@ -246,7 +246,7 @@ async def test_cookies_and_storage_state(gateway: RunningGateway, site: LocalSit
         cleared = await call(client, "clear_cookies", context=ctx)
         assert cleared.structured_content == {"deleted": 1}
         empty = await call(client, "list_cookies", context=ctx)
-        assert empty.structured_content == {"cookies": []}
+        assert empty.structured_content == {"cookies": [], "total": 0}
 
         # restored into another context of the same caller: cookies and localStorage come back
         await call(client, "restore_storage_state", state_id=state_id, context=other)

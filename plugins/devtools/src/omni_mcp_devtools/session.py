@@ -42,6 +42,7 @@ from omni_mcp_devtools.settings import DevToolsSettings
 
 T = TypeVar("T")
 CONSOLE_LIMIT = 1000
+CONSOLE_TEXT_LIMIT = 10_000
 NETWORK_LIMIT = 1000
 UID = re.compile(r"^(\d+)\.(\d+)\.((?:f\d+)?e\d+)$")
 _REF = re.compile(r"\[ref=((?:f\d+)?e\d+)\]")
@@ -355,6 +356,10 @@ class Session:
         self._log_console(state.id, message.type, message.text, dict(location) if location else {})
 
     def _log_console(self, page: int | None, level: str, text: str, location: dict[str, Any]) -> None:
+        if len(text) > CONSOLE_TEXT_LIMIT:
+            text = (
+                text[:CONSOLE_TEXT_LIMIT] + f"… [truncated: {CONSOLE_TEXT_LIMIT} of {len(text)} characters]"
+            )
         self.console.append(
             {
                 "id": self._next("console"),

@@ -64,7 +64,7 @@ class DevToolsSettings(BaseModel):
         json_schema_extra=OPERATOR,
     )
     max_upload_bytes: int = Field(
-        10 * 1024 * 1024,
+        2 * 1024 * 1024,
         ge=0,
         description="Largest file the upload_file tool may write into a context.",
         json_schema_extra=OPERATOR,

@@ -27,6 +27,9 @@ Key = Annotated[
 ]
 
 
+MAX_FILES_LISTED = 500
+
+
 class FormField(BaseModel):
     uid: Uid
     value: Annotated[str, Field(max_length=100_000, description="Text to fill (or option to pick)")]
@@ -281,6 +284,8 @@ async def list_files(ctx: CallContext, context: ContextName = None) -> ToolResul
         for p in session.folder.rglob("*")
         if p.is_file()
     )
-    listed = [{"name": name, "bytes": size} for name, size in files]
+    listed = [{"name": name, "bytes": size} for name, size in files[:MAX_FILES_LISTED]]
     text = "\n".join(f"{f['name']} ({f['bytes']} bytes)" for f in listed) or "The folder is empty."
+    if len(files) > MAX_FILES_LISTED:
+        text += f"\n… [{len(files) - MAX_FILES_LISTED} more files not shown]"
     return ToolResult(text=text, structured={"files": listed, "downloads": list(session.downloads)})

@@ -14,6 +14,7 @@ from omni_mcp_devtools.policy import PolicyRefusal
 from omni_mcp_devtools.tools.common import ACTS, READ_ONLY, ContextName, as_json, keep, session_of, tool
 
 STATE_MIME = "application/json"
+MAX_COOKIES = 300
 ORIGIN_PAGE = "<!doctype html><title>restoring storage</title>"
 
 
@@ -28,9 +29,13 @@ async def list_cookies(
     """The context's cookies (values included: they are your own session's)."""
     session = await session_of(ctx, context)
     cookies = await session.context.cookies(urls or [])
-    listed: list[dict[str, Any]] = [dict(c) for c in cookies]
+    listed: list[dict[str, Any]] = [dict(c) for c in cookies[:MAX_COOKIES]]
     lines = [f"{c['name']}={str(c['value'])[:80]} ({c['domain']}{c['path']})" for c in listed]
-    return ToolResult(text="\n".join(lines) or "No cookies.", structured={"cookies": listed})
+    if len(cookies) > MAX_COOKIES:
+        lines.append(f"… [{len(cookies) - MAX_COOKIES} more cookies not shown; filter by urls]")
+    return ToolResult(
+        text="\n".join(lines) or "No cookies.", structured={"cookies": listed, "total": len(cookies)}
+    )
 
 
 @tool(annotations=ACTS)
