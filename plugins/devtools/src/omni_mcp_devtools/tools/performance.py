@@ -48,6 +48,9 @@ class Trace:
     def collect(self, params: dict[str, Any]) -> None:
         self.events.extend(params.get("value") or [])
 
+    def finished(self, _params: dict[str, Any]) -> None:
+        self.complete.set()
+
 
 def summarize(events: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Main-thread time, long tasks and layout shifts of the traced page; and the events kept.
@@ -110,7 +113,7 @@ async def performance_start_trace(
     client = await cdp(session, state)
     trace = Trace(state)
     client.on("Tracing.dataCollected", trace.collect)
-    client.on("Tracing.tracingComplete", lambda _params: trace.complete.set())
+    client.on("Tracing.tracingComplete", trace.finished)
     await client.send("Tracing.start", {"categories": CATEGORIES, "transferMode": "ReportEvents"})
     session.trace = trace
     if reload:
@@ -133,6 +136,9 @@ async def performance_stop_trace(ctx: CallContext, context: ContextName = None) 
         await asyncio.wait_for(trace.complete.wait(), TRACE_END_TIMEOUT)
     except TimeoutError:
         raise ToolError("The browser did not finish the trace in time") from None
+    finally:
+        client.remove_listener("Tracing.dataCollected", trace.collect)
+        client.remove_listener("Tracing.tracingComplete", trace.finished)
     summary, kept = summarize(trace.events)
     artefact = keep(ctx, "application/json", json.dumps({"traceEvents": kept}).encode(), "performance trace")
     summary["uri"] = artefact.uri
