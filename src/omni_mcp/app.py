@@ -89,6 +89,7 @@ def create_app(
                 # Other processes' configuration changes (PostgreSQL NOTIFY / Redis) invalidate our cache.
                 background.start_soon(runtime.broadcast.listen, runtime.organization_changed)
                 background.start_soon(runtime.auditor.run)
+                background.start_soon(runtime.federation.run)  # organizations' upstream sessions
                 endpoint.app = PermissionGate(
                     manager.handle_request, runtime=runtime, mcp_path=settings.gateway.path
                 )
@@ -212,6 +213,7 @@ async def health_response(runtime: Runtime) -> JSONResponse:
             }
             for name, state in states.items()
         },
+        "upstreams": runtime.federation.health(),  # organizations' own MCP servers, one entry each
     }
     return JSONResponse(body, status_code=200 if core_ok else 503)
 

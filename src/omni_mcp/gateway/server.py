@@ -68,8 +68,7 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
         actor = actor_of(ctx)
         async with audit.call("tool", params.name, actor, org, params.arguments) as outcome:
             await visibility.check_tool(actor, params.name, org)
-            owned = runtime.capabilities.tools.get(params.name)
-            if owned is not None and org.tool_allowed(owned.plugin):  # unknown tools: the router says so
+            if org.find_tool(runtime.capabilities.tools, params.name):  # unknown tools: the router says so
                 await _check_tool_rate(runtime, actor, params.name)
             result = await router.call_tool(params, org, _context_factory(ctx, runtime, org))
             if isinstance(result, types.CallToolResult) and result.is_error:

@@ -33,7 +33,8 @@ class Visibility:
         for tool in org.listings.tools:
             if actor.allowed_tools is not None and tool.name not in actor.allowed_tools:
                 continue
-            needed = self._capabilities.tools[tool.name].item.permission
+            owned = org.find_tool(self._capabilities.tools, tool.name)
+            needed = owned.item.permission if owned is not None else None
             if needed is not None and not await self.access.allowed(actor, needed, tool.name):
                 continue
             visible.append(tool)
@@ -49,8 +50,8 @@ class Visibility:
                 f"Permission denied: this API key may not call tool '{name}' (not in its tool list)",
                 {"tool": name},
             )
-        owned = self._capabilities.tools.get(name)
-        if owned is None or not org.tool_allowed(owned.plugin):
+        owned = org.find_tool(self._capabilities.tools, name)
+        if owned is None:
             return
         if not await self.access.allowed(actor, TOOLS_CALL, name):
             raise denied(actor, TOOLS_CALL, f"call tool '{name}'")
