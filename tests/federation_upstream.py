@@ -19,8 +19,6 @@ import anyio
 import uvicorn
 from mcp.server.mcpserver import Context, MCPServer
 
-from omni_mcp.testing import free_port
-
 
 def make_upstream(label: str) -> MCPServer:
     server = MCPServer(f"upstream-{label}")
@@ -97,12 +95,24 @@ class RunningUpstream:
 
 
 @contextlib.contextmanager
-def serve_upstream(label: str, server: MCPServer | None = None) -> Iterator[RunningUpstream]:
-    """Serve an upstream over streamable HTTP on a free loopback port, in a background thread."""
+def serve_upstream(
+    label: str, server: MCPServer | None = None, port: int | None = None
+) -> Iterator[RunningUpstream]:
+    """Serve an upstream over streamable HTTP on loopback (a free port unless given), in a thread."""
+    from omni_mcp.testing import free_port  # here: the stdio entry point below stays quick to start
+
     server = server or make_upstream(label)
-    port = free_port()
+    port = port or free_port()
     app = server.streamable_http_app(host="127.0.0.1")
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws="none")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        lifespan="on",
+        ws="none",
+        timeout_graceful_shutdown=1,
+    )
     runner = uvicorn.Server(config)
     thread = threading.Thread(target=runner.run, name=f"upstream-{label}", daemon=True)
     thread.start()

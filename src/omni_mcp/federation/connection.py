@@ -147,11 +147,13 @@ class UpstreamConnection:
             raise TimeoutError
 
     async def _serve(self, client: Client, listing: Listing) -> None:
+        self._broken = anyio.Event()  # whatever broke an earlier session is behind us
         self._client = client
         self.protocol_version = client.protocol_version
         changed = self.listing is not None and listing != self.listing
         self.listing = listing
         self.state, self.detail, self._failures = "ready", "", 0
+        self._last_used = time.monotonic()
         self.connects += 1
         self._settle()
         if changed:
@@ -160,7 +162,11 @@ class UpstreamConnection:
             if client.protocol_version in MODERN_PROTOCOL_VERSIONS:
                 tasks.start_soon(self._listen_modern, client)
             tasks.start_soon(self._refresh_on_request, client)
-            await self._until_done()
+            try:
+                await self._until_done()
+            finally:  # no new caller may pick up the session being closed
+                self._client = None
+                self.state = "idle"
             tasks.cancel_scope.cancel()
 
     async def _check_policy(self) -> None:
@@ -289,16 +295,16 @@ class UpstreamConnection:
 
     @contextlib.asynccontextmanager
     async def using(self) -> AsyncIterator[Client]:
-        client = await self.ensure()
-        self._in_flight += 1
+        self._in_flight += 1  # from the start: a session coming up for this call is not idle
         try:
+            client = await self.ensure()
             yield client
         except MCPError as error:
             if error.code == _CONNECTION_CLOSED:
                 self._mark_broken(error.message)
                 raise UpstreamUnavailable(f"upstream '{self.name}' went away: {error.message}") from None
             raise
-        except (anyio.get_cancelled_exc_class(), TimeoutError):
+        except (anyio.get_cancelled_exc_class(), TimeoutError, UpstreamUnavailable):
             raise
         except Exception as error:  # transport failure: drop the session; the supervisor reconnects
             self._mark_broken(_describe(error))
