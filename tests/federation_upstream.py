@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import uvicorn
@@ -99,11 +100,17 @@ def serve_upstream(
     label: str, server: MCPServer | None = None, port: int | None = None
 ) -> Iterator[RunningUpstream]:
     """Serve an upstream over streamable HTTP on loopback (a free port unless given), in a thread."""
+    server = server or make_upstream(label)
+    with serve_asgi(server.streamable_http_app(host="127.0.0.1"), port) as (url, runner):
+        yield RunningUpstream(url + "/mcp", server, runner)
+
+
+@contextlib.contextmanager
+def serve_asgi(app: Any, port: int | None = None) -> Iterator[tuple[str, uvicorn.Server]]:
+    """Serve any ASGI app on loopback in a background thread; yields its base URL."""
     from omni_mcp.testing import free_port  # here: the stdio entry point below stays quick to start
 
-    server = server or make_upstream(label)
     port = port or free_port()
-    app = server.streamable_http_app(host="127.0.0.1")
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
@@ -114,7 +121,7 @@ def serve_upstream(
         timeout_graceful_shutdown=1,
     )
     runner = uvicorn.Server(config)
-    thread = threading.Thread(target=runner.run, name=f"upstream-{label}", daemon=True)
+    thread = threading.Thread(target=runner.run, name=f"upstream-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not runner.started:  # uvicorn offers no event to await across threads
@@ -122,7 +129,7 @@ def serve_upstream(
             raise RuntimeError("the upstream server did not start")
         time.sleep(0.02)
     try:
-        yield RunningUpstream(f"http://127.0.0.1:{port}/mcp", server, runner)
+        yield f"http://127.0.0.1:{port}", runner
     finally:
         runner.should_exit = True
         thread.join(timeout=15)

@@ -115,7 +115,8 @@ class UpstreamConnection:
                 await self._wanted.wait()
                 if self._closing:
                     break
-                self.state = "connecting"
+                if not self._down():  # retrying after a failure still reads "down" until it succeeds
+                    self.state = "connecting"
                 try:
                     await self._session()
                 except Exception as error:
@@ -279,7 +280,8 @@ class UpstreamConnection:
             settled = self._settled
             failures = self._failures
             self._wanted.set()
-            with anyio.move_on_after(self.connect_timeout + 1) as waited:
+            # The connect deadline, plus the grace the SDK gives a failed stdio process to exit.
+            with anyio.move_on_after(self.connect_timeout + 5) as waited:
                 await settled.wait()
             if waited.cancelled_caught:
                 raise UpstreamUnavailable(f"upstream '{self.name}' did not connect in time")
