@@ -66,6 +66,12 @@ def make_upstream(label: str) -> MCPServer:
         return f"added {name}"
 
     @server.tool()
+    async def touch(uri: str, ctx: Context) -> str:
+        """Announce that the resource at `uri` changed."""
+        await ctx.notify_resource_updated(uri)
+        return f"touched {uri}"
+
+    @server.tool()
     def crash() -> str:
         """Exit the process at once (a stdio upstream that crashes)."""
         os._exit(3)

@@ -8,7 +8,9 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from typing import Any
 
+import anyio
 import mcp
 import mcp.types as types
 import pytest
@@ -91,3 +93,20 @@ async def test_each_upstream_negotiated_its_own_era(gateway: RunningGateway) -> 
     federation = gateway.runtime.federation
     versions = {entry["upstream"]: entry["protocol_version"] for entry in federation.health()}
     assert versions["evstdio"] == versions["evhttp"] == "2025-11-25"  # the reference server's era
+
+
+async def test_resource_updates_of_a_handshake_era_upstream_are_relayed(gateway: RunningGateway) -> None:
+    """The reference server sends resources/updated for subscribed URIs every 5 s once toggled on."""
+    uri = "demo://resource/static/document/features.md"
+    got_it = anyio.Event()
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, types.ResourceUpdatedNotification) and str(message.params.uri) == uri:
+            got_it.set()
+
+    async with mcp.Client(gateway.mcp_url, mode="legacy", message_handler=on_message) as client:
+        await client.session.subscribe_resource(uri)
+        await client.call_tool("evhttp_toggle-subscriber-updates", {})
+        with anyio.fail_after(20):
+            await got_it.wait()
+        await client.call_tool("evhttp_toggle-subscriber-updates", {})  # and off again

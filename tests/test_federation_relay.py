@@ -57,6 +57,34 @@ async def test_stateless_client_hears_it_on_subscriptions_listen(gateway: Runnin
             assert "up_later" in {t.name for t in (await client.list_tools()).tools}
 
 
+async def test_resource_updates_reach_subscribed_clients_in_both_eras(gateway: RunningGateway) -> None:
+    heard: list[str] = []
+    got_it = anyio.Event()
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, types.ResourceUpdatedNotification):
+            heard.append(str(message.params.uri))
+            got_it.set()
+
+    with serve_upstream("watched") as upstream:
+        add_upstream(gateway, "default", "up", url=upstream.url)
+        async with mcp.Client(gateway.mcp_url, mode="legacy", message_handler=on_message) as client:
+            await client.session.subscribe_resource("test://static/info")
+            await client.call_tool("up_touch", {"uri": "test://static/info"})
+            with anyio.fail_after(15):
+                await got_it.wait()
+        async with (
+            mcp.Client(gateway.mcp_url, mode="2026-07-28") as modern,
+            modern.listen(resource_subscriptions=["test://static/info"]) as subscription,
+        ):
+            await modern.call_tool("up_touch", {"uri": "test://static/info"})
+            with anyio.fail_after(15):
+                async for event in subscription:
+                    assert getattr(event, "uri", None) == "test://static/info"
+                    break
+    assert heard == ["test://static/info"]
+
+
 async def test_a_stdio_upstream_change_is_relayed_too(gateway: RunningGateway) -> None:
     import sys
 

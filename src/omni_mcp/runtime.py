@@ -95,6 +95,7 @@ class Runtime:
             engine,
             self.secrets,
             on_change=self.organization_changed,
+            on_resource_updated=lambda slug, uri: self.events.resource_updated(uri, slug),
             announce=self.broadcast.announce,
             after_commit=self.configuration_committed,
         )

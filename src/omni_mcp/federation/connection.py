@@ -27,12 +27,14 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
+from mcp.shared.subscriptions import ResourceUpdated
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from omni_mcp.federation.policy import UpstreamPolicy
 
 State = Literal["idle", "connecting", "ready", "down", "closed"]
 
+MAX_WATCHED_RESOURCES = 100  # resources of one upstream whose updates are relayed
 _CONNECTION_CLOSED = -32000  # the SDK's code for a request whose connection went away
 _CHANGE_NOTIFICATIONS = (
     types.ToolListChangedNotification,
@@ -78,6 +80,7 @@ class UpstreamConnection:
         idle_seconds: float,
         max_backoff: float,
         on_change: Callable[[UpstreamConnection], Awaitable[None]],
+        on_resource_updated: Callable[[UpstreamConnection, str], Awaitable[None]] | None = None,
     ) -> None:
         self.spec = spec
         self.policy = policy
@@ -85,6 +88,7 @@ class UpstreamConnection:
         self.idle_seconds = idle_seconds
         self.max_backoff = max_backoff
         self.on_change = on_change
+        self.on_resource_updated = on_resource_updated
         self.state: State = "idle"
         self.detail = ""
         self.listing: Listing | None = None
@@ -162,6 +166,8 @@ class UpstreamConnection:
         async with anyio.create_task_group() as tasks:
             if client.protocol_version in MODERN_PROTOCOL_VERSIONS:
                 tasks.start_soon(self._listen_modern, client)
+            else:
+                tasks.start_soon(self._subscribe_legacy, client)
             tasks.start_soon(self._refresh_on_request, client)
             try:
                 await self._until_done()
@@ -218,20 +224,48 @@ class UpstreamConnection:
         tools = bool(caps.tools and caps.tools.list_changed)
         prompts = bool(caps.prompts and caps.prompts.list_changed)
         resources = bool(caps.resources and caps.resources.list_changed)
-        if not (tools or prompts or resources):
+        watched = self._watched_resources(client)
+        if not (tools or prompts or resources or watched):
             return
         try:
             async with client.listen(
-                tools_list_changed=tools, prompts_list_changed=prompts, resources_list_changed=resources
+                tools_list_changed=tools,
+                prompts_list_changed=prompts,
+                resources_list_changed=resources,
+                resource_subscriptions=watched,
             ) as subscription:
-                async for _event in subscription:
-                    self._refresh_wanted.set()
+                async for event in subscription:
+                    if isinstance(event, ResourceUpdated):
+                        await self._resource_updated(event.uri)
+                    else:
+                        self._refresh_wanted.set()
         except Exception as error:  # the session itself reports breakage; the stream is best effort
             logger.debug("upstream {} change stream ended: {}", self.name, _describe(error))
+
+    async def _subscribe_legacy(self, client: Client) -> None:
+        """Ask a handshake-era upstream for updates of its resources (relayed to subscribed clients)."""
+        for uri in self._watched_resources(client):
+            try:
+                await client.session.subscribe_resource(uri)
+            except Exception as error:  # updates are best effort; the session itself reports breakage
+                logger.debug("upstream {} refused a subscription to {}: {}", self.name, uri, _describe(error))
+                return
+
+    def _watched_resources(self, client: Client) -> list[str]:
+        caps = client.server_capabilities.resources
+        if self.on_resource_updated is None or caps is None or not caps.subscribe or self.listing is None:
+            return []
+        return [str(resource.uri) for resource in self.listing.resources[:MAX_WATCHED_RESOURCES]]
+
+    async def _resource_updated(self, uri: str) -> None:
+        if self.on_resource_updated is not None:
+            await self.on_resource_updated(self, uri)
 
     async def _on_message(self, message: IncomingMessage) -> None:
         if isinstance(message, _CHANGE_NOTIFICATIONS):
             self._refresh_wanted.set()
+        elif isinstance(message, types.ResourceUpdatedNotification) and not self._modern():
+            await self._resource_updated(str(message.params.uri))  # modern: listen() delivers it once
 
     async def _refresh_on_request(self, client: Client) -> None:
         while True:
@@ -253,6 +287,9 @@ class UpstreamConnection:
         backoff = min(self.max_backoff, 0.2 * math.pow(2, self._failures - 1))
         self._retry_at = time.monotonic() + backoff
         logger.warning("upstream {} of {} is down: {}", self.name, self.spec.slug, detail)
+
+    def _modern(self) -> bool:
+        return self.protocol_version in MODERN_PROTOCOL_VERSIONS
 
     def _down(self) -> bool:
         return self.state == "down"

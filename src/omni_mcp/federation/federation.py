@@ -36,6 +36,7 @@ class Federation:
         box: SecretBox,
         *,
         on_change: Callable[[str], Awaitable[None]],
+        on_resource_updated: Callable[[str, str], Awaitable[None]] | None = None,
         announce: Callable[[Session, str], None] | None = None,
         after_commit: Callable[[str], None] | None = None,
     ) -> None:
@@ -45,6 +46,7 @@ class Federation:
             engine, box, self.policy, announce=announce, after_commit=after_commit
         )
         self._on_change = on_change
+        self._on_resource_updated = on_resource_updated
         self._connections: dict[Key, UpstreamConnection] = {}
         self._tasks: TaskGroup | None = None
 
@@ -97,6 +99,7 @@ class Federation:
                     idle_seconds=self.settings.idle_seconds,
                     max_backoff=self.settings.max_backoff_seconds,
                     on_change=self._changed,
+                    on_resource_updated=self._resource_updated,
                 )
                 self._connections[key] = connection
                 tasks.start_soon(connection.run, name=f"upstream {spec.slug}/{spec.name}")
@@ -109,6 +112,10 @@ class Federation:
     async def _changed(self, connection: UpstreamConnection) -> None:
         logger.info("upstream {} of {} changed its lists", connection.name, connection.spec.slug)
         await self._on_change(connection.spec.slug)
+
+    async def _resource_updated(self, connection: UpstreamConnection, uri: str) -> None:
+        if self._on_resource_updated is not None:
+            await self._on_resource_updated(connection.spec.slug, uri)
 
     def connection(self, organization_id: int, name: str) -> UpstreamConnection | None:
         return self._connections.get((organization_id, name))
