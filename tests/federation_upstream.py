@@ -20,6 +20,9 @@ import anyio
 import uvicorn
 from mcp.server.mcpserver import Context, MCPServer
 
+CANCELLED: list[str] = []
+"""Labels of upstreams whose `slow` call was cancelled (what the upstream itself saw)."""
+
 
 def make_upstream(label: str) -> MCPServer:
     server = MCPServer(f"upstream-{label}")
@@ -43,8 +46,12 @@ def make_upstream(label: str) -> MCPServer:
 
     @server.tool()
     async def slow(seconds: float) -> str:
-        """Sleep, then answer."""
-        await anyio.sleep(seconds)
+        """Sleep, then answer (a cancelled call is noted in CANCELLED)."""
+        try:
+            await anyio.sleep(seconds)
+        except anyio.get_cancelled_exc_class():
+            CANCELLED.append(label)
+            raise
         return "done"
 
     @server.tool()

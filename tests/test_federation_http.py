@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import anyio
 import mcp
 import mcp.types as types
 import pytest
@@ -97,3 +98,17 @@ async def test_health_shows_the_upstream(gateway: RunningGateway) -> None:
     (entry,) = [u for u in body["upstreams"] if u["upstream"] == "py"]
     assert entry["state"] == "ready" and entry["organization"] == "default" and entry["kind"] == "http"
     assert "up-secret" not in str(body)
+
+
+async def test_cancellation_reaches_the_upstream(gateway: RunningGateway, era: str) -> None:
+    from tests.federation_upstream import CANCELLED
+
+    CANCELLED.clear()
+    async with mcp.Client(gateway.mcp_url, mode=era) as client:
+        with anyio.move_on_after(1):
+            await client.call_tool("py_slow", {"seconds": 30})
+        deadline = anyio.current_time() + 15
+        while not CANCELLED:  # the upstream runs in this process: poll what it noted
+            assert anyio.current_time() < deadline, "the upstream never saw the cancellation"
+            await anyio.sleep(0.05)
+    assert CANCELLED == ["py"]
