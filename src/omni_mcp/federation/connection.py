@@ -326,8 +326,11 @@ class UpstreamConnection:
                 raise UpstreamUnavailable(f"upstream '{self.name}' is unavailable: {self.detail}")
 
     async def ensure_listed(self) -> Listing | None:
-        """The upstream's lists, connecting once if they were never fetched (none if that fails)."""
-        if self.listing is None:
+        """The upstream's lists, connecting once if they were never fetched (none if that fails).
+
+        Only the first attempt is waited for: once an upstream has failed, loading the organization's
+        configuration does not wait for it again (the supervisor keeps retrying in the background)."""
+        if self.listing is None and self._failures == 0:
             with contextlib.suppress(UpstreamUnavailable):
                 await self.ensure()
         return self.listing
