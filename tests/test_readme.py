@@ -50,6 +50,11 @@ def test_documented_commands_exist() -> None:
         ["db", "downgrade"],
         ["plugins", "list"],
         ["tools", "list"],
+        ["upstream", "add"],
+        ["upstream", "list"],
+        ["upstream", "remove"],
+        ["client-config"],
+        ["call"],
     ):
         result = CliRunner().invoke(cli, [*command, "--help"])
         assert result.exit_code == 0, (command, result.output)

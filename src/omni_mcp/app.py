@@ -101,6 +101,7 @@ def create_app(
                 # Other processes' configuration changes (PostgreSQL NOTIFY / Redis) invalidate our cache.
                 background.start_soon(runtime.broadcast.listen, runtime.organization_changed)
                 background.start_soon(runtime.auditor.run)
+                background.start_soon(runtime.federation.run)  # organizations' upstream sessions
                 # Plugin code that holds the event loop is logged by name (see omni_mcp.isolation).
                 background.start_soon(runtime.plugins.runner.watchdog.watch)
                 background.start_soon(observability.run)

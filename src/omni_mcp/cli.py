@@ -244,6 +244,8 @@ def _each_hook_error(host: Any, group: click.Group) -> list[tuple[str, str]]:
 
 # The configuration commands live in their own module; importing it registers them on `cli`.
 from omni_mcp import cli_auth, cli_config, cli_manage  # noqa: E402, F401
+from omni_mcp import cli_client as _client_commands  # noqa: E402, F401  (client-config, call)
+from omni_mcp.federation import cli as _upstream_commands  # noqa: E402, F401  (upstream ...)
 
 
 def main() -> None:

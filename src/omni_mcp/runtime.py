@@ -22,6 +22,7 @@ from omni_mcp.config.defaults import sync_defaults
 from omni_mcp.config.effective import OrgConfig, load_org_config
 from omni_mcp.config.invalidation import ALL_ORGANIZATIONS, ChangeBroadcast
 from omni_mcp.db.models import McpServer, utcnow
+from omni_mcp.federation.federation import Federation
 from omni_mcp.gateway.capabilities import CapabilityMap, Collected, collect_capabilities
 from omni_mcp.gateway.events import LIST_KINDS, ChangeEvents
 from omni_mcp.health import Health
@@ -89,6 +90,16 @@ class Runtime:
         self.rate_limiter = _rate_limiter(settings)
         self._collected: Collected | None = None
         self._tenancy: TenancyService | None = None
+        # Organizations' own MCP servers (upstreams): a pool of sessions, its lists merged per organization.
+        self.federation = Federation(
+            settings,
+            engine,
+            self.secrets,
+            on_change=self.organization_changed,
+            on_resource_updated=lambda slug, uri: self.events.resource_updated(uri, slug),
+            announce=self.broadcast.announce,
+            after_commit=self.configuration_committed,
+        )
 
     async def prepare(self) -> Collected:
         """Collect what plugins contribute (a clash raises) and set up the configuration service."""
@@ -169,6 +180,7 @@ class Runtime:
             self.secrets,
             enabled_by_default=self.settings.tenancy.servers_enabled_by_default,
             operator_settings=self.settings.plugins.settings,
+            federated=self.federation.capabilities_for,
         )
 
     def sync_defaults(self) -> None:

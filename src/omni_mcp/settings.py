@@ -391,6 +391,26 @@ class LoggingSettings(_Section):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+class FederationSettings(_Section):
+    """Organizations' own MCP servers (upstreams) and what the operator lets them reach."""
+
+    allowed_kinds: list[Literal["http", "stdio"]] | None = Field(
+        None,
+        description="Upstream kinds organizations may add; None: http, plus stdio in local mode only.",
+    )
+    stdio_commands: list[str] = Field(
+        default_factory=list,
+        description="Commands a stdio upstream may run (names or paths); empty: any, in local mode only.",
+    )
+    allow_private_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts or networks (CIDR) an http upstream may reach although loopback/private.",
+    )
+    connect_timeout: float = Field(10.0, gt=0, description="Seconds to connect to an upstream and list it.")
+    idle_seconds: float = Field(300.0, gt=0, description="A stdio upstream unused this long is stopped.")
+    max_backoff_seconds: float = Field(30.0, gt=0, description="Longest wait before reconnecting.")
+
+
 class Settings(BaseSettings):
     """The whole configuration of one omni-mcp process."""
 
@@ -411,6 +431,7 @@ class Settings(BaseSettings):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
+    federation: FederationSettings = Field(default_factory=FederationSettings)
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,

@@ -6,7 +6,7 @@ Built from the database in one pass (a handful of queries) and then served from 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,9 +51,16 @@ class OrgConfig:
     settings_errors: dict[str, str] = field(default_factory=dict)
     listings: Listings = field(default_factory=lambda: Listings([], [], [], []))
     audit_arguments: bool = False
+    federated_tools: Mapping[str, Any] = field(default_factory=dict)
+    """Tools of the organization's own upstreams (name -> Owned ToolDefinition), beside the plugins'."""
 
     def tool_allowed(self, plugin: str) -> bool:
         return plugin in self.enabled_plugins
+
+    def find_tool(self, plugin_tools: Mapping[str, Any], name: str) -> Any | None:
+        """The Owned tool `name` as this organization serves it (a plugin's or an upstream's), or None."""
+        owned = self.federated_tools.get(name) or plugin_tools.get(name)
+        return owned if owned is not None and self.tool_allowed(owned.plugin) else None
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,7 @@ def load_org_config(
     box: SecretBox,
     enabled_by_default: bool,
     operator_settings: Mapping[str, Mapping[str, Any]] | None = None,
+    federated: Callable[[int, str], Any] | None = None,
 ) -> OrgConfig:
     with Session(engine) as session:
         org = session.exec(select(Organization).where(Organization.slug == slug)).first()
@@ -148,18 +156,43 @@ def load_org_config(
     }
 
     settings, errors = _settings(services, capabilities, enabled, box, operator_settings or {})
+    # The organization's own upstreams (omni_mcp.federation): a plugin's name or URI wins over theirs.
+    upstream = federated(org_id, slug) if federated is not None else None
+    federated_tools: dict[str, Any] = {}
+    if upstream is not None:
+        enabled = enabled | upstream.owners
+        federated_tools = {n: o for n, o in upstream.tools.items() if n not in capabilities.tools}
+        merges = (
+            (prompts, upstream.prompts),
+            (resources, upstream.resources),
+            (templates, upstream.templates),
+        )
+        for target, extra in merges:
+            for key, owned in extra.items():
+                target.setdefault(key, Owned(owned.plugin, owned.item))
     listings = Listings(
         tools=[
             tool
             for name, tool in capabilities.listed_tools.items()
             if capabilities.tools[name].plugin in enabled
-        ],
+        ]
+        + [owned.item.to_mcp() for owned in federated_tools.values()],
         prompts=[owned.item.to_mcp() for owned in prompts.values()],
         resources=[owned.item.to_mcp() for owned in resources.values()],
         templates=[owned.item.to_mcp() for owned in templates.values()],
     )
     return OrgConfig(
-        org_id, slug, enabled, prompts, resources, templates, settings, errors, listings, org.audit_arguments
+        org_id,
+        slug,
+        enabled,
+        prompts,
+        resources,
+        templates,
+        settings,
+        errors,
+        listings,
+        org.audit_arguments,
+        federated_tools,
     )
 
 

@@ -42,8 +42,8 @@ class Router:
         self, params: types.CallToolRequestParams, org: OrgConfig, make_context: ContextFactory
     ) -> types.CallToolResult | types.InputRequiredResult:
         name = params.name
-        owned = self.runtime.capabilities.tools.get(name)
-        if owned is None or not org.tool_allowed(owned.plugin):  # a disabled server's tools do not exist
+        owned = org.find_tool(self.runtime.capabilities.tools, name)
+        if owned is None:  # a disabled server's tools do not exist
             raise MCPError(types.INVALID_PARAMS, f"Unknown tool: {name}")
         tool = owned.item
         try:

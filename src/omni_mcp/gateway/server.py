@@ -94,8 +94,7 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
         async with audit.call("tool", params.name, actor, org, params.arguments) as outcome:
             with step("authorize"):
                 await visibility.check_tool(actor, params.name, org)
-            owned = runtime.capabilities.tools.get(params.name)
-            if owned is not None and org.tool_allowed(owned.plugin):  # unknown tools: the router says so
+            if org.find_tool(runtime.capabilities.tools, params.name):  # unknown tools: the router says so
                 with step("rate_limit"):
                     await _check_tool_rate(runtime, actor, params.name)
             with step("plugin"):

@@ -34,10 +34,10 @@ class Visibility:
         allow = AllowList.of(actor)
         visible = []
         for tool in org.listings.tools:
-            owned = self._capabilities.tools[tool.name]
-            if allow is not None and not allow.tool(tool.name, owned.plugin):
+            owned = org.find_tool(self._capabilities.tools, tool.name)
+            if allow is not None and not allow.tool(tool.name, owned.plugin if owned else None):
                 continue
-            needed = owned.item.permission
+            needed = owned.item.permission if owned is not None else None
             if needed is not None and not await self.access.allowed(actor, needed, tool.name):
                 continue
             visible.append(tool)
@@ -47,11 +47,11 @@ class Visibility:
         """Raise unless `actor` may call tool `name`. A tool outside an API key's allow-list is refused
         whether it exists or not (that confirms nothing); a tool `org` does not serve is left to the
         router's "Unknown tool"."""
-        owned = self._capabilities.tools.get(name)
+        owned = org.find_tool(self._capabilities.tools, name)
         allow = AllowList.of(actor)
         if allow is not None and not allow.tool(name, owned.plugin if owned else None):
             raise outside_allow_list(f"call tool '{name}'", {"tool": name})
-        if owned is None or not org.tool_allowed(owned.plugin):
+        if owned is None:
             return
         if not await self.access.allowed(actor, TOOLS_CALL, name):
             raise denied(actor, TOOLS_CALL, f"call tool '{name}'")

@@ -26,7 +26,8 @@ async def health_response(runtime: Runtime, request: Request) -> JSONResponse:
     plugins_ok = all(state.health.ok for state in states.values())
     status = "healthy" if plugins_ok else ("degraded" if core_ok else "unhealthy")
     body: dict[str, Any] = {"status": status}
-    if await _is_operator(runtime, request):
+    actor = actor_in(request.scope)
+    if actor is not None and await AccessControl(runtime.plugins).allowed(actor, SERVICES_MANAGE):
         body["version"] = runtime.version
         body["uptime_seconds"] = round(runtime.uptime_seconds, 3)
         body["plugins"] = {
@@ -38,9 +39,10 @@ async def health_response(runtime: Runtime, request: Request) -> JSONResponse:
             }
             for name, state in states.items()
         }
+        # The caller's organization's own MCP servers only: another organization's are none of its business.
+        body["upstreams"] = [
+            {**upstream, "detail": redact_secrets(upstream["detail"])}
+            for upstream in runtime.federation.health()
+            if upstream["organization"] == actor.organization
+        ]
     return JSONResponse(body, status_code=200 if core_ok else 503)
-
-
-async def _is_operator(runtime: Runtime, request: Request) -> bool:
-    actor = actor_in(request.scope)
-    return actor is not None and await AccessControl(runtime.plugins).allowed(actor, SERVICES_MANAGE)
