@@ -136,6 +136,7 @@ class Runtime:
                 after_commit=self.configuration_committed,
                 servers_enabled_by_default=self.settings.tenancy.servers_enabled_by_default,
                 code_prompts=lambda: set(self.capabilities.prompts),
+                protected_organization=self.settings.tenancy.default_organization,
                 operator_settings=self.settings.plugins.settings,
             )
         return self._tenancy

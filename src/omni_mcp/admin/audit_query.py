@@ -1,0 +1,108 @@
+"""Reading the change audit and the call audit: filters, keyset pagination (newest first), export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from omni_mcp.audit.models import AuditLog, CallLog
+
+EXPORT_BATCH = 1000
+CHANGE_COLUMNS = ["id", "created_at", "actor", "entity_type", "entity_id", "action", "before", "after"]
+CALL_COLUMNS = ["id", "created_at", "actor", "kind", "name", "outcome", "duration_ms", "arguments"]
+
+
+def _iso(moment: datetime) -> str:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def change_view(row: AuditLog) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "created_at": _iso(row.created_at),
+        "actor": row.actor,
+        "entity_type": row.entity_type,
+        "entity_id": row.entity_id,
+        "action": row.action,
+        "before": row.before,
+        "after": row.after,
+    }
+
+
+def call_view(row: CallLog) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "created_at": _iso(row.created_at),
+        "actor": row.actor,
+        "kind": row.kind,
+        "name": row.name,
+        "outcome": row.outcome,
+        "duration_ms": row.duration_ms,
+        "arguments": row.arguments,
+    }
+
+
+def page(
+    engine: Engine,
+    model: type[AuditLog] | type[CallLog],
+    organization_id: int,
+    filters: dict[str, Any],
+    limit: int,
+    cursor: int | None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page, newest first; the cursor is the id the next page starts below."""
+    statement: Any = select(model).where(model.organization_id == organization_id)
+    for name, value in filters.items():
+        if value is not None:
+            statement = statement.where(getattr(model, name) == value)
+    if cursor is not None:
+        statement = statement.where(col(model.id) < cursor)
+    statement = statement.order_by(col(model.id).desc()).limit(limit + 1)
+    view = change_view if model is AuditLog else call_view
+    with Session(engine) as session:
+        rows = list(session.exec(statement).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = str(rows[-1].id) if more and rows else None
+    return [view(row) for row in rows], next_cursor
+
+
+def export(
+    engine: Engine,
+    model: type[AuditLog] | type[CallLog],
+    organization_id: int,
+    filters: dict[str, Any],
+    form: str,
+) -> Iterator[str]:
+    """Every matching row as JSON lines or CSV, read in batches (memory stays flat whatever the size)."""
+    columns = CHANGE_COLUMNS if model is AuditLog else CALL_COLUMNS
+    if form == "csv":
+        yield _csv_line(columns)
+    cursor: int | None = None
+    while True:
+        rows, next_cursor = page(engine, model, organization_id, filters, EXPORT_BATCH, cursor)
+        for row in rows:
+            if form == "csv":
+                yield _csv_line(
+                    [json.dumps(row[c]) if isinstance(row[c], dict | list) else row[c] for c in columns]
+                )
+            else:
+                yield json.dumps(row, separators=(",", ":")) + "\n"
+        if next_cursor is None:
+            return
+        cursor = int(next_cursor)
+
+
+def _csv_line(values: list[Any]) -> str:
+    buffer = io.StringIO()
+    # Cells starting with =, +, - or @ are quoted with a leading ' so spreadsheets never run them.
+    safe = ["'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in values]
+    csv.writer(buffer).writerow(safe)
+    return buffer.getvalue()
