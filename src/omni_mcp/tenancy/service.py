@@ -294,6 +294,76 @@ class TenancyService:
             ).first()
             return _membership_view(found, user) if found else None
 
+    # users (as the identity provider reports them)
+
+    def upsert_user(
+        self, external_id: str, *, email: str | None, name: str | None, actor: str
+    ) -> dict[str, Any]:
+        if not external_id or len(external_id) > 200:
+            raise ConfigError("a user id is 1 to 200 characters", field="user")
+        with Session(self.engine) as session:
+            user = session.exec(select(User).where(User.external_id == external_id)).first()
+            before = _user_view(user) if user else None
+            user = user or User(external_id=external_id)
+            user.email = email[:320] if email else None
+            user.name = name[:200] if name else None
+            session.add(user)
+            after = _user_view(user)
+            if before != after:
+                record_change(
+                    session,
+                    actor=actor,
+                    organization_id=None,
+                    entity_type="user",
+                    entity_id=external_id,
+                    action="update" if before else "create",
+                    before=before,
+                    after=after,
+                )
+            session.commit()
+        return after
+
+    def delete_user(self, external_id: str, *, actor: str) -> list[str]:
+        """Remove the user and every membership (each audited in its organization); returns those slugs."""
+        with Session(self.engine) as session:
+            user = session.exec(select(User).where(User.external_id == external_id)).first()
+            if user is None:
+                raise NotFound(f"no user {external_id!r}", field="user")
+            rows = session.exec(
+                select(OrganizationMembership, Organization)
+                .join(Organization, Organization.id == OrganizationMembership.organization_id)  # type: ignore[arg-type]
+                .where(OrganizationMembership.user_id == user.id)
+            ).all()
+            slugs = []
+            for membership, org in rows:
+                record_change(
+                    session,
+                    actor=actor,
+                    organization_id=org.id,
+                    entity_type="membership",
+                    entity_id=external_id,
+                    action="delete",
+                    before=_membership_view(membership, external_id),
+                )
+                session.delete(membership)
+                slugs.append(org.slug)
+            record_change(
+                session,
+                actor=actor,
+                organization_id=None,
+                entity_type="user",
+                entity_id=external_id,
+                action="delete",
+                before=_user_view(user),
+            )
+            session.delete(user)
+            for slug in slugs:
+                self._announce(session, slug)
+            session.commit()
+        for slug in slugs:
+            self._after_commit(slug)
+        return slugs
+
     def list_members(self, slug: str) -> list[dict[str, Any]]:
         with org_session(self.engine, self._org_id(slug)) as session:
             rows = session.exec(select(OrganizationMembership, User).join(User)).all()
@@ -697,6 +767,10 @@ def _prompt_from_spec(name: str, spec: Mapping[str, Any]) -> Prompt:
 
 def _org_view(org: Organization) -> dict[str, Any]:
     return {"id": org.id, "slug": org.slug, "name": org.name, "audit_arguments": org.audit_arguments}
+
+
+def _user_view(user: User) -> dict[str, Any]:
+    return {"user": user.external_id, "email": user.email, "name": user.name}
 
 
 def _membership_view(membership: OrganizationMembership, user: str) -> dict[str, Any]:
