@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -61,3 +62,23 @@ def world() -> Iterator[AdminWorld]:
                 "other": service.create("globex", role="admin", actor="test").key,
             }
             yield AdminWorld(gateway, issuer, keys)
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args() -> dict[str, Any]:
+    """pytest-playwright drives Debian's Chromium: nothing is downloaded (`playwright install` is never run)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
+    flags = [*CHROMIUM_FLAGS, *(["--no-sandbox"] if os.geteuid() == 0 else [])]  # root cannot sandbox
+    return {"executable_path": CHROMIUM, "args": flags}

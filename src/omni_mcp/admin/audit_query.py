@@ -106,3 +106,17 @@ def _csv_line(values: list[Any]) -> str:
     safe = ["'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in values]
     csv.writer(buffer).writerow(safe)
     return buffer.getvalue()
+
+
+def recent_activity(engine: Engine, since: datetime) -> dict[int, tuple[int, int]]:
+    """Calls and failed calls per organization since `since` (the overview's last hour)."""
+    from sqlalchemy import case, func
+
+    failed = func.sum(case((col(CallLog.outcome) != "ok", 1), else_=0))
+    statement: Any = (
+        select(CallLog.organization_id, func.count(), failed)
+        .where(col(CallLog.created_at) >= since)
+        .group_by(col(CallLog.organization_id))
+    )
+    with Session(engine) as session:
+        return {org: (int(calls), int(errors or 0)) for org, calls, errors in session.exec(statement).all()}

@@ -307,12 +307,13 @@ class AdminOperations:
             except ApiProblem:
                 default_text = default.item.template
             result["default_messages"] = [{"role": "user", "text": default_text}]
-            result["diff"] = "".join(
+            result["diff"] = "\n".join(
                 difflib.unified_diff(
-                    default_text.splitlines(keepends=True),
-                    messages[0]["text"].splitlines(keepends=True),
+                    default_text.splitlines(),
+                    messages[0]["text"].splitlines(),
                     "default",
                     "this organization",
+                    lineterm="",
                 )
             )
         return result

@@ -10,6 +10,7 @@ from omni_mcp.admin.api import ENDPOINTS
 from omni_mcp.admin.endpoints import API_PREFIX, build_routes
 from omni_mcp.admin.openapi import openapi_document
 from omni_mcp.admin.operations import AdminOperations
+from omni_mcp.admin.ui import AdminUI
 from omni_mcp.admin.webhooks import CLERK_PATH, clerk_endpoint
 from omni_mcp.default_plugins.api_keys import key_state
 from omni_mcp.hookspecs import hookimpl
@@ -31,4 +32,5 @@ def register_routes(runtime: Runtime) -> list[BaseRoute]:
     routes: list[BaseRoute] = [Route(OPENAPI_PATH, openapi, methods=["GET"])]
     routes += build_routes(ENDPOINTS, lambda: operations)
     routes.append(Route(CLERK_PATH, clerk_endpoint(runtime), methods=["POST"]))
+    routes += AdminUI(runtime, operations).routes()
     return routes
