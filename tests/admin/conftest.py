@@ -77,7 +77,7 @@ CHROMIUM_FLAGS = [
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args() -> dict[str, Any]:
-    """pytest-playwright drives Debian's Chromium: nothing is downloaded (`playwright install` is never run)."""
+    """pytest-playwright drives Debian's Chromium: nothing is downloaded (`playwright install` never runs)."""
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
     flags = [*CHROMIUM_FLAGS, *(["--no-sandbox"] if os.geteuid() == 0 else [])]  # root cannot sandbox
