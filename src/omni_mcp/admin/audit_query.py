@@ -6,10 +6,10 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, tuple_
 from sqlmodel import Session, col, select
 
 from omni_mcp.audit.models import AuditLog, CallLog
@@ -55,23 +55,44 @@ def page(
     organization_id: int,
     filters: dict[str, Any],
     limit: int,
-    cursor: int | None,
+    cursor: str | None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page, newest first; the cursor is the id the next page starts below."""
+    """One page, newest first. Ordered by (created_at, id) so the (organization_id, created_at) index
+    serves it without sorting the whole history; the cursor is the last row's time and id."""
     statement: Any = select(model).where(model.organization_id == organization_id)
     for name, value in filters.items():
         if value is not None:
             statement = statement.where(getattr(model, name) == value)
     if cursor is not None:
-        statement = statement.where(col(model.id) < cursor)
-    statement = statement.order_by(col(model.id).desc()).limit(limit + 1)
+        moment, last_id = parse_cursor(cursor)
+        # A row-value comparison: both SQLite and PostgreSQL seek the index to it.
+        statement = statement.where(tuple_(col(model.created_at), col(model.id)) < tuple_(moment, last_id))
+    statement = statement.order_by(col(model.created_at).desc(), col(model.id).desc()).limit(limit + 1)
     view = change_view if model is AuditLog else call_view
     with Session(engine) as session:
         rows = list(session.exec(statement).all())
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = str(rows[-1].id) if more and rows else None
+    next_cursor = make_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
     return [view(row) for row in rows], next_cursor
+
+
+CURSOR_PATTERN = r"^\d{1,20}\.\d{1,18}$"
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def make_cursor(moment: datetime, row_id: int | None) -> str:
+    """Microseconds since the epoch, exactly (no float), and the row id."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return f"{(aware - EPOCH) // MICROSECOND}.{row_id}"
+
+
+def parse_cursor(cursor: str) -> tuple[datetime, int]:
+    micros, _, row_id = cursor.partition(".")
+    return EPOCH + int(micros) * MICROSECOND, int(row_id)
 
 
 def export(
@@ -85,7 +106,7 @@ def export(
     columns = CHANGE_COLUMNS if model is AuditLog else CALL_COLUMNS
     if form == "csv":
         yield _csv_line(columns)
-    cursor: int | None = None
+    cursor: str | None = None
     while True:
         rows, next_cursor = page(engine, model, organization_id, filters, EXPORT_BATCH, cursor)
         for row in rows:
@@ -97,7 +118,7 @@ def export(
                 yield json.dumps(row, separators=(",", ":")) + "\n"
         if next_cursor is None:
             return
-        cursor = int(next_cursor)
+        cursor = next_cursor
 
 
 def _csv_line(values: list[Any]) -> str:

@@ -439,7 +439,7 @@ class AdminOperations:
             org_id,
             filters,
             limit,
-            int(cursor) if cursor else None,
+            cursor or None,
         )
 
     async def audit_export(

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,99}$"
 Role = Literal["owner", "admin", "member"]
+CURSOR = r"^\d{1,20}\.\d{1,18}$"
 
 
 class _Body(BaseModel):
@@ -77,7 +78,7 @@ class ApiKeyCreate(_Body):
 
 class AuditQuery(_Body):
     limit: int = Field(50, ge=1, le=500)
-    cursor: str | None = Field(None, pattern=r"^\d{1,18}$", description="`next_cursor` of the previous page.")
+    cursor: str | None = Field(None, pattern=CURSOR, description="`next_cursor` of the previous page.")
     actor: str | None = Field(None, max_length=200)
     entity_type: str | None = Field(None, max_length=50)
     action: str | None = Field(None, max_length=50)
@@ -86,7 +87,7 @@ class AuditQuery(_Body):
 
 class CallQuery(_Body):
     limit: int = Field(50, ge=1, le=500)
-    cursor: str | None = Field(None, pattern=r"^\d{1,18}$")
+    cursor: str | None = Field(None, pattern=CURSOR)
     actor: str | None = Field(None, max_length=200)
     kind: Literal["tool", "prompt", "resource"] | None = None
     name: str | None = Field(None, max_length=1000)

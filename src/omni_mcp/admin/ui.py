@@ -6,6 +6,7 @@ post back (POST, then redirect) with the CSRF token; the Content-Security-Policy
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ from omni_mcp.admin.access import as_admin_caller
 from omni_mcp.admin.cookies import SESSION_COOKIE, CookieSigner, csrf_ok, csrf_token, remember_csrf
 from omni_mcp.admin.operations import AdminOperations
 from omni_mcp.admin.problems import ApiProblem
+from omni_mcp.admin.schemas import CURSOR
 from omni_mcp.admin.signin import OidcSignIn, SignInFailed, session_actor
 from omni_mcp.auth.actor_scope import actor_in
 from omni_mcp.context import Actor
@@ -362,8 +364,8 @@ class AdminUI:
         query = request.query_params
         filters = {name: (query.get(name) or None) for name in names}
         cursor = query.get("cursor") or None
-        if cursor is not None and not cursor.isdigit():
-            raise ApiProblem(422, "cursor is the number of the next page's start", field="cursor")
+        if cursor is not None and not re.match(CURSOR, cursor):
+            raise ApiProblem(422, "cursor is the next page link's, as given", field="cursor")
         rows, next_cursor = await self.ops.audit_page(
             actor, request.path_params["org"], kind, filters, PAGE_SIZE, cursor
         )
