@@ -65,8 +65,11 @@ def page(
             statement = statement.where(getattr(model, name) == value)
     if cursor is not None:
         moment, last_id = parse_cursor(cursor)
-        # A row-value comparison: both SQLite and PostgreSQL seek the index to it.
-        statement = statement.where(tuple_(col(model.created_at), col(model.id)) < tuple_(moment, last_id))
+        # A row-value comparison, plus its first column alone so that PostgreSQL too seeks the index to it.
+        created = col(model.created_at)
+        statement = statement.where(
+            created <= moment, tuple_(created, col(model.id)) < tuple_(moment, last_id)
+        )
     statement = statement.order_by(col(model.created_at).desc(), col(model.id).desc()).limit(limit + 1)
     view = change_view if model is AuditLog else call_view
     with Session(engine) as session:
