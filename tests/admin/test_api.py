@@ -166,11 +166,19 @@ def test_organizations_lifecycle_with_etags(world: AdminWorld) -> None:
     assert_problem(
         world.call("operator", "DELETE", "/organizations/initech", headers={"if-match": etag}), 412
     )
+    # What it owns goes with it, whatever the database's foreign-key enforcement.
+    world.call("operator", "PUT", "/organizations/initech/prompts/own", json={"template": "hi"})
+    world.call("operator", "PUT", "/organizations/initech/members/user_ivy", json={"role": "admin"})
+    key = world.call("operator", "POST", "/organizations/initech/api-keys", json={"role": "admin"}).json()[
+        "key"
+    ]
+    assert httpx.get(world.api + "/me", headers={"x-api-key": key}).status_code == 200
     deleted = world.call(
         "operator", "DELETE", "/organizations/initech", headers={"if-match": renamed.headers["etag"]}
     )
     assert deleted.status_code == 204
     assert_problem(world.call("operator", "GET", "/organizations/initech"), 404)
+    assert httpx.get(world.api + "/me", headers={"x-api-key": key}).status_code == 401
     assert_problem(world.call("operator", "DELETE", "/organizations/default"), 422, "slug")
 
 
