@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from omni_mcp.default_plugins.api_keys import key_state
 from omni_mcp.testing import RunningGateway, fresh_database_url, make_test_settings, serve_in_thread
@@ -75,10 +76,17 @@ CHROMIUM_FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args() -> dict[str, Any]:
-    """pytest-playwright drives Debian's Chromium: nothing is downloaded (`playwright install` never runs)."""
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium through Playwright's sync API, one per module (nothing downloaded: `playwright
+    install` never runs). Stopped with the module: Playwright's event loop must not outlive it, or every
+    later test that runs its own loop in this thread would find one already running."""
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
     flags = [*CHROMIUM_FLAGS, *(["--no-sandbox"] if os.geteuid() == 0 else [])]  # root cannot sandbox
-    return {"executable_path": CHROMIUM, "args": flags}
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
+        try:
+            yield launched
+        finally:
+            launched.close()
