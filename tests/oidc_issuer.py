@@ -1,7 +1,8 @@
 """A real, local OIDC issuer for tests: Starlette under uvicorn on 127.0.0.1, signing with joserfc.
 
 It publishes `/.well-known/openid-configuration` and a JWKS, counts how often each is fetched, and
-makes tokens: valid ones (RS256, ES256) and every kind of forgery the gateway must refuse.
+makes tokens: valid ones (RS256, ES256) and every kind of forgery the gateway must refuse. Its
+`/authorize` and `/token` run the authorization-code flow with PKCE (S256) for whoever `signin_claims` names.
 """
 
 from __future__ import annotations
@@ -11,17 +12,19 @@ import contextlib
 import hashlib
 import hmac
 import json
+import secrets
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import uvicorn
 from joserfc import jwt
 from joserfc.jwk import ECKey, Key, RSAKey
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from omni_mcp.testing import free_port
@@ -52,6 +55,10 @@ class TestIssuer:
         self.published = ["rsa", "ec"]
         self.jwks_fetches = 0
         self.metadata_fetches = 0
+        self.signin_claims: dict[str, Any] = {}
+        """Who signs in at /authorize (the claims of the access token /token then gives)."""
+        self.client_id = "omni-admin"
+        self._codes: dict[str, dict[str, Any]] = {}
 
     # the server
 
@@ -72,10 +79,43 @@ class TestIssuer:
             self.jwks_fetches += 1
             return JSONResponse({"keys": [self.keys[name].as_dict(private=False) for name in self.published]})
 
+        async def authorize(request: Request) -> Response:
+            """Signs in `signin_claims` at once (no login form) and sends the browser back with a code."""
+            query = request.query_params
+            if query.get("client_id") != self.client_id or query.get("code_challenge_method") != "S256":
+                return JSONResponse({"error": "invalid_request"}, status_code=400)
+            code = secrets.token_urlsafe(16)
+            self._codes[code] = {
+                "challenge": query["code_challenge"],
+                "redirect_uri": query["redirect_uri"],
+                "claims": dict(self.signin_claims),
+            }
+            return RedirectResponse(
+                f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query.get('state', '')})}", 302
+            )
+
+        async def token(request: Request) -> JSONResponse:
+            form = await request.form()
+            grant = self._codes.pop(str(form.get("code")), None)  # a code is good once
+            verifier = str(form.get("code_verifier", ""))
+            challenge = b64url(hashlib.sha256(verifier.encode()).digest())
+            if (
+                grant is None
+                or form.get("grant_type") != "authorization_code"
+                or form.get("client_id") != self.client_id
+                or form.get("redirect_uri") != grant["redirect_uri"]
+                or challenge != grant["challenge"]
+            ):
+                return JSONResponse({"error": "invalid_grant"}, status_code=400)
+            access = self.token(**grant["claims"])
+            return JSONResponse({"access_token": access, "token_type": "Bearer", "expires_in": 300})
+
         return Starlette(
             routes=[
                 Route("/.well-known/openid-configuration", metadata),
                 Route("/jwks", jwks),
+                Route("/authorize", authorize),
+                Route("/token", token, methods=["POST"]),
             ]
         )
 

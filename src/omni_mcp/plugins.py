@@ -28,6 +28,7 @@ DEFAULT_PLUGINS = (
     "omni_mcp.default_plugins.permissions",
     "omni_mcp.default_plugins.api_keys",
     "omni_mcp.default_plugins.oidc",
+    "omni_mcp.admin.plugin",
 )
 
 

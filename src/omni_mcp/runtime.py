@@ -150,6 +150,7 @@ class Runtime:
                 after_commit=self.configuration_committed,
                 servers_enabled_by_default=self.settings.tenancy.servers_enabled_by_default,
                 code_prompts=lambda: set(self.capabilities.prompts),
+                protected_organization=self.settings.tenancy.default_organization,
                 operator_settings=self.settings.plugins.settings,
                 max_template_chars=self.settings.templates.max_template_chars,
             )

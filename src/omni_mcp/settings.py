@@ -380,6 +380,30 @@ class AuthSettings(_Section):
         return value
 
 
+class AdminSettings(_Section):
+    """The admin REST API (/api/v1), web UI (/admin) and identity-provider webhooks (/webhooks/clerk)."""
+
+    enabled: bool = Field(True, description="Serve the admin API, UI and webhooks.")
+    operators: list[str] = Field(
+        default_factory=list,
+        description="Caller ids with the operator role (manage every organization): a token's subject "
+        "(e.g. user_2abc) or apikey:<key id>. The local user of local mode is always an operator.",
+    )
+    oidc_client_id: str | None = Field(
+        None, description="OAuth client id of the admin UI at the first auth.issuers issuer (PKCE sign-in)."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="Its client secret, if the issuer requires one (a public PKCE client needs none)."
+    )
+    oidc_scopes: list[str] = Field(
+        default_factory=lambda: ["openid", "profile", "email"], description="Scopes asked at sign-in."
+    )
+    session_hours: float = Field(8.0, gt=0, le=24 * 30, description="How long a UI sign-in lasts.")
+    clerk_webhook_secret: SecretStr | None = Field(
+        None, description="Clerk's webhook signing secret (whsec_...); unset = /webhooks/clerk refuses all."
+    )
+
+
 class LoggingSettings(_Section):
     level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     json_logs: bool = Field(False, alias="json", description="One JSON object per line instead of text.")
@@ -428,6 +452,7 @@ class Settings(BaseSettings):
     cors: CorsSettings = Field(default_factory=CorsSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)

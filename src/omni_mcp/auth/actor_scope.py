@@ -42,7 +42,10 @@ if TYPE_CHECKING:
     from omni_mcp.runtime import Runtime
 
 ACTOR_SCOPE_KEY = "omni_mcp.actor"
-PUBLIC_PATHS = ("/health",)
+PUBLIC_PATHS = ("/health", "/api/v1/openapi.json")
+# These check their callers themselves: the admin UI (a session cookie, else a sign-in page) and the
+# identity-provider webhooks (a signature on the body). A credential header, if sent, is still verified.
+SELF_AUTHENTICATED_PREFIXES = ("/admin", "/webhooks")
 
 
 def actor_in(scope: Mapping[str, Any]) -> Actor | None:
@@ -153,6 +156,8 @@ class ActorMiddleware:
 
     def _is_public(self, path: str) -> bool:
         if path in PUBLIC_PATHS or is_metadata_path(path):
+            return True
+        if any(path == prefix or path.startswith(prefix + "/") for prefix in SELF_AUTHENTICATED_PREFIXES):
             return True
         return any(path == prefix or path.startswith(prefix + "/") for prefix in self.public_prefixes)
 

@@ -26,7 +26,12 @@ ALL_PERMISSIONS = frozenset(
     }
 )
 
+ORGANIZATIONS_MANAGE = "organizations:manage"
+"""The operator's: create and delete organizations, administer every one. Never granted by an
+organization (not in ALL_PERMISSIONS); see `admin.operators`."""
+
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "operator": ALL_PERMISSIONS | {ORGANIZATIONS_MANAGE},
     "owner": ALL_PERMISSIONS,
     "admin": ALL_PERMISSIONS - {MEMBERS_MANAGE},
     "member": frozenset({TOOLS_CALL, PROMPTS_READ, RESOURCES_READ}),

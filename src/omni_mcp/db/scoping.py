@@ -37,7 +37,7 @@ def org_session(engine: Engine, organization_id: int) -> Session:
     return session
 
 
-def _scoped_models() -> list[type[OrgScoped]]:
+def scoped_models() -> list[type[OrgScoped]]:
     """Every mapped table class marked OrgScoped (they register themselves by subclassing)."""
     found: list[type[OrgScoped]] = []
     pending = list(OrgScoped.__subclasses__())
@@ -56,7 +56,7 @@ def _filter_by_organization(state: ORMExecuteState) -> None:
     state.statement = state.statement.options(
         *(
             with_loader_criteria(model, model.organization_id == organization_id, include_aliases=True)
-            for model in _scoped_models()
+            for model in scoped_models()
         )
     )
 

@@ -6,6 +6,8 @@ The first key encrypts; every key decrypts, so a key is rotated by putting a new
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -29,6 +31,12 @@ class SecretBox:
         self._fernet = MultiFernet([Fernet(key) for key in keys])
         self.source = source
         """Where the keys came from, for messages: the setting or the key file's path."""
+        self._first_key = keys[0]
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A key for another use (e.g. signing admin sessions), derived from the first key: no new secret
+        to configure, and a different key per purpose."""
+        return hmac.new(self._first_key, purpose.encode(), hashlib.sha256).digest()
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode("ascii")
