@@ -279,11 +279,7 @@ class TenancyService:
     ) -> dict[str, Any]:
         org_id = self._org_id(slug)
         with org_session(self.engine, org_id) as session:
-            found = session.exec(
-                select(OrganizationMembership).join(User).where(User.external_id == user)
-            ).first()
-            if found is None:
-                raise NotFound(f"{user!r} is not a member of {slug!r}", field="user")
+            found = self._membership(session, slug, user)
             before = _membership_view(found, user)
             check_version(before, if_match)
             session.delete(found)
@@ -450,7 +446,7 @@ class TenancyService:
             select(OrganizationMembership).join(User).where(User.external_id == user)
         ).first()
         if found is None:
-            raise ConfigError(f"{user!r} is not a member of organization {slug!r}")
+            raise NotFound(f"{user!r} is not a member of organization {slug!r}", field="user")
         return found
 
     # services
