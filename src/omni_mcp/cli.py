@@ -74,8 +74,8 @@ def serve(config_file: Path | None, host: str | None, port: int | None, local: b
     settings = settings_or_exit(config_file, server={"host": host, "port": port}, auth={"local_mode": local})
     configure_logging(settings.logging)
     try:
+        app = create_app(settings)  # its own refusals (e.g. local mode off loopback) come first
         check_port_free(settings.server.host, settings.server.port)
-        app = create_app(settings)
     except StartupError as error:
         raise click.ClickException(str(error)) from None
     server = settings.server
