@@ -64,3 +64,14 @@ def test_reports_other_connections_changes_by_organization_and_skips_our_own(
 
 def test_a_redis_url_leaves_watching_to_redis(engines: tuple[Engine, Engine]) -> None:
     assert not ChangeBroadcast(engines[0], "redis://127.0.0.1:6379/6").watches_sqlite
+
+
+def test_a_new_api_key_changes_nothing_cached(engines: tuple[Engine, Engine]) -> None:
+    from omni_mcp.auth.api_keys import ApiKeyService
+
+    ours, theirs = engines
+    tenancy(theirs).create_organization("acme", actor="cli")
+    watcher = SqliteChangeWatcher(str(ours.url.database))
+    watcher._open()
+    ApiKeyService(theirs).create("acme", role="member", actor="cli")
+    assert watcher.changed_organizations() == []

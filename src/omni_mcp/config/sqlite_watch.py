@@ -25,6 +25,9 @@ ALL_ORGANIZATIONS = "*"
 POLL_SECONDS = 0.25
 # Renaming or deleting an organization leaves entries cached under a slug that no row names any more.
 _EVERY_ORGANIZATION_ACTIONS = frozenset({"rename", "delete"})
+# Audited but not announced on the other channels either: no process caches anything they change
+# (a key that did not exist yet), so reacting would only drop warm caches and notify clients for nothing.
+_NOTHING_CACHED = frozenset({("api_key", "create")})
 
 
 class OwnChanges:
@@ -108,7 +111,7 @@ class SqliteChangeWatcher:
         slugs: list[str] = []
         for audit_id, slug, entity_type, action in rows:
             self._last_audit_id = max(self._last_audit_id, int(audit_id))
-            if self._ours(int(audit_id)):
+            if (entity_type, action) in _NOTHING_CACHED or self._ours(int(audit_id)):
                 continue
             every = slug is None or (entity_type == "organization" and action in _EVERY_ORGANIZATION_ACTIONS)
             changed = ALL_ORGANIZATIONS if every else str(slug)
