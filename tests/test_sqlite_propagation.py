@@ -83,3 +83,24 @@ async def test_clients_are_told_and_a_revoked_key_is_refused_within_a_second(tmp
                 await anyio.sleep(0.02)
     finally:
         stop(servers)
+
+
+async def test_deleting_an_organization_ends_its_keys_on_a_running_server(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path)
+    omni(env, "org", "create", "acme")
+    created = json.loads(omni(env, "apikey", "create", "acme", "--role", "member", "--json").stdout)
+    servers = start_servers(env, count=1)
+    try:
+        async with httpx.AsyncClient(base_url=servers[0][0]) as http:
+
+            async def key_status() -> int:
+                return (await http.get("/mcp", headers={"x-api-key": created["key"]})).status_code
+
+            assert await key_status() != 401
+            omni(env, "org", "delete", "acme", "--yes")
+            deleted_at = time.monotonic()
+            while await key_status() != 401:
+                assert time.monotonic() - deleted_at < PROPAGATION_LIMIT_SECONDS, "a deleted org's key works"
+                await anyio.sleep(0.02)
+    finally:
+        stop(servers)

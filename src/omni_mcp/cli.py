@@ -74,7 +74,7 @@ def serve(config_file: Path | None, host: str | None, port: int | None, local: b
     settings = settings_or_exit(config_file, server={"host": host, "port": port}, auth={"local_mode": local})
     configure_logging(settings.logging)
     try:
-        app = create_app(settings)  # first: what the settings forbid is said before any bind error
+        app = create_app(settings)  # its own refusals (e.g. local mode off loopback) come first
         check_port_free(settings.server.host, settings.server.port)
     except StartupError as error:
         raise click.ClickException(str(error)) from None

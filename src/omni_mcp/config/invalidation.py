@@ -16,6 +16,8 @@ from loguru import logger
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
+from omni_mcp.config.sqlite_watch import OwnChanges, SqliteChangeWatcher
+
 CHANNEL = "omni_mcp_config"
 RECONNECT_SECONDS = 1.0
 ALL_ORGANIZATIONS = "*"
@@ -32,9 +34,12 @@ class ChangeBroadcast:
         self.on_postgres = engine.dialect.name == "postgresql"
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         self.sqlite_file = database if database and database != ":memory:" else None
+        self.own_changes = OwnChanges()  # what the SQLite watcher need not tell us again
 
     def announce(self, session: Session, slug: str) -> None:
         """Inside the change's transaction: PostgreSQL delivers the notification only if it commits."""
+        if self.watches_sqlite:
+            self.own_changes.remember(session)
         if self.on_postgres:
             session.execute(
                 text("SELECT pg_notify(:channel, :payload)"),
@@ -63,7 +68,7 @@ class ChangeBroadcast:
                 group.start_soon(self._forever, self._listen_postgres, on_change, "PostgreSQL")
             if self.redis_url:
                 group.start_soon(self._forever, self._listen_redis, on_change, "Redis")
-            elif self.sqlite_file:
+            elif self.watches_sqlite:
                 group.start_soon(self._forever, self._watch_sqlite, on_change, "SQLite")
 
     async def _forever(
@@ -122,12 +127,15 @@ class ChangeBroadcast:
         finally:
             await client.aclose()
 
-    async def _watch_sqlite(self, on_change: OnChange, connected: Connected) -> None:
-        from omni_mcp.config.sqlite_watch import SqliteChangeWatcher
+    @property
+    def watches_sqlite(self) -> bool:
+        """An SQLite file without Redis: other processes' changes are found by watching the database."""
+        return self.sqlite_file is not None and not self.redis_url
 
+    async def _watch_sqlite(self, on_change: OnChange, connected: Connected) -> None:
         assert self.sqlite_file is not None
         await connected()  # the file is always there: after a failed poll, resync at once
-        await SqliteChangeWatcher(self.sqlite_file).watch(on_change)
+        await SqliteChangeWatcher(self.sqlite_file, ours=self.own_changes.take).watch(on_change)
 
     async def _deliver(self, payload: str, on_change: OnChange) -> None:
         origin, _, slug = payload.partition(":")

@@ -30,7 +30,7 @@ SPRINT_PLANNING = """Plan the next cycle (sprint) for Linear team {team}.
    cycle; those issues are carry-over candidates.
 3. Call linear_list_issues with team="{team}" and state="unstarted", then state="backlog", ordered by
    priority as you judge it (urgent and high first), following nextCursor as needed.
-4. Capacity: {capacity}.
+4. Capacity: {capacity} estimate points.
 5. Propose a plan that fits the capacity: carry-over first, then by priority and dependencies. List the
    issues with their estimates and a total; call out unestimated issues and risks.
 6. Ask me to confirm. Only then move the chosen issues into the cycle with linear_update_issue
@@ -72,8 +72,7 @@ def prompts() -> list[Prompt]:
                 PromptArgument(
                     "capacity",
                     "Estimate points available in the cycle",
-                    default="as many estimate points as the team completed in the last past cycle "
-                    '(see linear_list_cycles which="past")',
+                    default='the last past cycle\'s completed (see linear_list_cycles which="past")',
                 ),
                 PromptArgument(
                     "cycle",
