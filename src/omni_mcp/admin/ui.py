@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 import anyio.to_thread
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 HERE = Path(__file__).parent
 PAGE_SIZE = 50
+AUDIT_FILTERS = ("actor", "entity_type", "action")
+CALL_FILTERS = ("actor", "kind", "name", "outcome")
 Page = Callable[[Request, Actor], Awaitable[Response]]
 
 
@@ -80,6 +82,7 @@ class AdminUI:
             Route(org + "/keys/{key_id}/revoke", self.page(self.revoke_key), methods=post),
             Route(org + "/audit", self.page(self.audit), methods=get),
             Route(org + "/calls", self.page(self.calls), methods=get),
+            Route(org + "/{kind:str}.{form:str}", self.page(self.export), methods=get),
         ]
 
     # plumbing: caller, CSRF, errors
@@ -355,10 +358,25 @@ class AdminUI:
     # audits
 
     async def audit(self, request: Request, actor: Actor) -> Response:
-        return await self._audit(request, actor, "changes", ("actor", "entity_type", "action"))
+        return await self._audit(request, actor, "changes", AUDIT_FILTERS)
 
     async def calls(self, request: Request, actor: Actor) -> Response:
-        return await self._audit(request, actor, "calls", ("actor", "kind", "name", "outcome"))
+        return await self._audit(request, actor, "calls", CALL_FILTERS)
+
+    async def export(self, request: Request, actor: Actor) -> Response:
+        """`audit.csv`, `audit.jsonl`, `calls.csv`, `calls.jsonl`: every row matching the page's filters."""
+        kind, form = request.path_params["kind"], request.path_params["form"]
+        names = {"audit": AUDIT_FILTERS, "calls": CALL_FILTERS}.get(kind)
+        if names is None or form not in ("csv", "jsonl"):
+            raise ApiProblem(404, "exports are audit.csv, audit.jsonl, calls.csv and calls.jsonl")
+        filters = {name: (request.query_params.get(name) or None) for name in names}
+        slug = request.path_params["org"]
+        lines = await self.ops.audit_export(
+            actor, slug, "changes" if kind == "audit" else "calls", filters, form
+        )
+        media = "text/csv; charset=utf-8" if form == "csv" else "application/x-ndjson"
+        disposition = f'attachment; filename="{slug}-{kind}.{form}"'
+        return StreamingResponse(lines, media_type=media, headers={"content-disposition": disposition})
 
     async def _audit(self, request: Request, actor: Actor, kind: str, names: tuple[str, ...]) -> Response:
         query = request.query_params
@@ -376,7 +394,12 @@ class AdminUI:
             request,
             actor,
             "audit.html" if kind == "changes" else "calls.html",
-            {"rows": rows, "filters": filters, "next_link": next_link},
+            {
+                "rows": rows,
+                "filters": filters,
+                "next_link": next_link,
+                "export_query": urlencode({k: v for k, v in filters.items() if v}),
+            },
         )
 
 
