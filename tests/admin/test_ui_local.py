@@ -92,3 +92,15 @@ def test_the_audit_pages_export_what_they_filter(local: RunningGateway) -> None:
         lines = client.get("/admin/orgs/default/calls.jsonl")
         assert lines.status_code == 200 and lines.headers["content-type"] == "application/x-ndjson"
         assert client.get("/admin/orgs/default/secrets.csv").status_code == 404
+
+
+def test_long_lists_come_in_pages(local: RunningGateway) -> None:
+    for index in range(55):
+        local.configure(lambda t, i=index: t.add_member("default", f"user_{i:03d}", "member", actor="test"))
+    with httpx.Client(base_url=local.base_url) as client:
+        first = client.get("/admin/orgs/default").text
+        assert "Page 1 of 2" in first and "user_000" in first and "user_054" not in first
+        second = client.get("/admin/orgs/default", params={"page": "2"}).text
+        assert "user_054" in second and "user_000" not in second
+        assert "Page 2 of 2" in client.get("/admin/orgs/default", params={"page": "999"}).text
+        assert client.get("/admin/orgs/default", params={"page": "-1"}).status_code == 200

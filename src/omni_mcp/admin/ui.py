@@ -184,7 +184,7 @@ class AdminUI:
             request,
             actor,
             "organization.html",
-            {"organization": view, "version": version, "members": members},
+            {"organization": view, "version": version, "members": paginate(request, members)},
         )
 
     async def update_organization(self, request: Request, actor: Actor) -> Response:
@@ -238,7 +238,7 @@ class AdminUI:
 
     async def prompts(self, request: Request, actor: Actor) -> Response:
         prompts = await self.ops.list_prompts(actor, request.path_params["org"])
-        return self.render(request, actor, "prompts.html", {"prompts": prompts})
+        return self.render(request, actor, "prompts.html", {"prompts": paginate(request, prompts)})
 
     async def new_prompt(self, request: Request, actor: Actor) -> Response:
         slug, name = request.path_params["org"], request.query_params.get("name", "").strip()
@@ -304,7 +304,7 @@ class AdminUI:
 
     async def resources(self, request: Request, actor: Actor) -> Response:
         resources = await self.ops.list_resources(actor, request.path_params["org"])
-        return self.render(request, actor, "resources.html", {"resources": resources})
+        return self.render(request, actor, "resources.html", {"resources": paginate(request, resources)})
 
     async def save_resource(self, request: Request, actor: Actor) -> Response:
         slug = request.path_params["org"]
@@ -334,7 +334,7 @@ class AdminUI:
 
     async def keys(self, request: Request, actor: Actor, created: dict[str, Any] | None = None) -> Response:
         keys = await self.ops.list_keys(actor, request.path_params["org"])
-        return self.render(request, actor, "keys.html", {"keys": keys, "created": created})
+        return self.render(request, actor, "keys.html", {"keys": paginate(request, keys), "created": created})
 
     async def create_key(self, request: Request, actor: Actor) -> Response:
         form = await request.form()
@@ -401,6 +401,22 @@ class AdminUI:
                 "export_query": urlencode({k: v for k, v in filters.items() if v}),
             },
         )
+
+
+def paginate(request: Request, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """One page of a list (`?page=N`, 50 a page) and the links to its neighbours."""
+    raw = request.query_params.get("page", "1")
+    number = int(raw) if raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    number = min(number, pages)
+    start = (number - 1) * PAGE_SIZE
+    return {
+        "rows": rows[start : start + PAGE_SIZE],
+        "number": number,
+        "pages": pages,
+        "previous": f"?page={number - 1}" if number > 1 else None,
+        "next": f"?page={number + 1}" if number < pages else None,
+    }
 
 
 def _field(form: FormData, name: str) -> str:
