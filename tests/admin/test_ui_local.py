@@ -77,3 +77,30 @@ def bad_input(client: httpx.Client) -> None:
     assert response.status_code == 422 and "page_size" in response.text
     assert client.get("/admin/orgs/default/audit?cursor=zzz").status_code == 422
     assert client.get("/admin/orgs/nowhere").status_code == 404
+
+
+def test_the_audit_pages_export_what_they_filter(local: RunningGateway) -> None:
+    with httpx.Client(base_url=local.base_url) as client:
+        page = client.get("/admin/orgs/default/audit", params={"entity_type": "organization"}).text
+        link = re.search(r'href="(/admin/orgs/default/audit\.csv\?[^"]*)"', page)
+        assert link is not None
+        exported = client.get(link[1].replace("&amp;", "&"))
+        assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+        rows = exported.text.splitlines()
+        assert rows[0].startswith("id,created_at,actor") and len(rows) >= 2
+        assert all(",organization," in row for row in rows[1:])
+        lines = client.get("/admin/orgs/default/calls.jsonl")
+        assert lines.status_code == 200 and lines.headers["content-type"] == "application/x-ndjson"
+        assert client.get("/admin/orgs/default/secrets.csv").status_code == 404
+
+
+def test_long_lists_come_in_pages(local: RunningGateway) -> None:
+    for index in range(55):
+        local.configure(lambda t, i=index: t.add_member("default", f"user_{i:03d}", "member", actor="test"))
+    with httpx.Client(base_url=local.base_url) as client:
+        first = client.get("/admin/orgs/default").text
+        assert "Page 1 of 2" in first and "user_000" in first and "user_054" not in first
+        second = client.get("/admin/orgs/default", params={"page": "2"}).text
+        assert "user_054" in second and "user_000" not in second
+        assert "Page 2 of 2" in client.get("/admin/orgs/default", params={"page": "999"}).text
+        assert client.get("/admin/orgs/default", params={"page": "-1"}).status_code == 200

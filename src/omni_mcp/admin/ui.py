@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 import anyio.to_thread
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 HERE = Path(__file__).parent
 PAGE_SIZE = 50
+AUDIT_FILTERS = ("actor", "entity_type", "action")
+CALL_FILTERS = ("actor", "kind", "name", "outcome")
 Page = Callable[[Request, Actor], Awaitable[Response]]
 
 
@@ -80,6 +82,7 @@ class AdminUI:
             Route(org + "/keys/{key_id}/revoke", self.page(self.revoke_key), methods=post),
             Route(org + "/audit", self.page(self.audit), methods=get),
             Route(org + "/calls", self.page(self.calls), methods=get),
+            Route(org + "/{kind:str}.{form:str}", self.page(self.export), methods=get),
         ]
 
     # plumbing: caller, CSRF, errors
@@ -181,7 +184,7 @@ class AdminUI:
             request,
             actor,
             "organization.html",
-            {"organization": view, "version": version, "members": members},
+            {"organization": view, "version": version, "members": paginate(request, members)},
         )
 
     async def update_organization(self, request: Request, actor: Actor) -> Response:
@@ -235,7 +238,7 @@ class AdminUI:
 
     async def prompts(self, request: Request, actor: Actor) -> Response:
         prompts = await self.ops.list_prompts(actor, request.path_params["org"])
-        return self.render(request, actor, "prompts.html", {"prompts": prompts})
+        return self.render(request, actor, "prompts.html", {"prompts": paginate(request, prompts)})
 
     async def new_prompt(self, request: Request, actor: Actor) -> Response:
         slug, name = request.path_params["org"], request.query_params.get("name", "").strip()
@@ -301,7 +304,7 @@ class AdminUI:
 
     async def resources(self, request: Request, actor: Actor) -> Response:
         resources = await self.ops.list_resources(actor, request.path_params["org"])
-        return self.render(request, actor, "resources.html", {"resources": resources})
+        return self.render(request, actor, "resources.html", {"resources": paginate(request, resources)})
 
     async def save_resource(self, request: Request, actor: Actor) -> Response:
         slug = request.path_params["org"]
@@ -331,7 +334,7 @@ class AdminUI:
 
     async def keys(self, request: Request, actor: Actor, created: dict[str, Any] | None = None) -> Response:
         keys = await self.ops.list_keys(actor, request.path_params["org"])
-        return self.render(request, actor, "keys.html", {"keys": keys, "created": created})
+        return self.render(request, actor, "keys.html", {"keys": paginate(request, keys), "created": created})
 
     async def create_key(self, request: Request, actor: Actor) -> Response:
         form = await request.form()
@@ -355,10 +358,25 @@ class AdminUI:
     # audits
 
     async def audit(self, request: Request, actor: Actor) -> Response:
-        return await self._audit(request, actor, "changes", ("actor", "entity_type", "action"))
+        return await self._audit(request, actor, "changes", AUDIT_FILTERS)
 
     async def calls(self, request: Request, actor: Actor) -> Response:
-        return await self._audit(request, actor, "calls", ("actor", "kind", "name", "outcome"))
+        return await self._audit(request, actor, "calls", CALL_FILTERS)
+
+    async def export(self, request: Request, actor: Actor) -> Response:
+        """`audit.csv`, `audit.jsonl`, `calls.csv`, `calls.jsonl`: every row matching the page's filters."""
+        kind, form = request.path_params["kind"], request.path_params["form"]
+        names = {"audit": AUDIT_FILTERS, "calls": CALL_FILTERS}.get(kind)
+        if names is None or form not in ("csv", "jsonl"):
+            raise ApiProblem(404, "exports are audit.csv, audit.jsonl, calls.csv and calls.jsonl")
+        filters = {name: (request.query_params.get(name) or None) for name in names}
+        slug = request.path_params["org"]
+        lines = await self.ops.audit_export(
+            actor, slug, "changes" if kind == "audit" else "calls", filters, form
+        )
+        media = "text/csv; charset=utf-8" if form == "csv" else "application/x-ndjson"
+        disposition = f'attachment; filename="{slug}-{kind}.{form}"'
+        return StreamingResponse(lines, media_type=media, headers={"content-disposition": disposition})
 
     async def _audit(self, request: Request, actor: Actor, kind: str, names: tuple[str, ...]) -> Response:
         query = request.query_params
@@ -376,8 +394,29 @@ class AdminUI:
             request,
             actor,
             "audit.html" if kind == "changes" else "calls.html",
-            {"rows": rows, "filters": filters, "next_link": next_link},
+            {
+                "rows": rows,
+                "filters": filters,
+                "next_link": next_link,
+                "export_query": urlencode({k: v for k, v in filters.items() if v}),
+            },
         )
+
+
+def paginate(request: Request, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """One page of a list (`?page=N`, 50 a page) and the links to its neighbours."""
+    raw = request.query_params.get("page", "1")
+    number = int(raw) if raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    number = min(number, pages)
+    start = (number - 1) * PAGE_SIZE
+    return {
+        "rows": rows[start : start + PAGE_SIZE],
+        "number": number,
+        "pages": pages,
+        "previous": f"?page={number - 1}" if number > 1 else None,
+        "next": f"?page={number + 1}" if number < pages else None,
+    }
 
 
 def _field(form: FormData, name: str) -> str:
