@@ -21,6 +21,7 @@ from omni_mcp.config.cache import OrgConfigCache
 from omni_mcp.config.defaults import sync_defaults
 from omni_mcp.config.effective import OrgConfig, load_org_config
 from omni_mcp.config.invalidation import ALL_ORGANIZATIONS, ChangeBroadcast
+from omni_mcp.db import migrate
 from omni_mcp.db.models import McpServer, utcnow
 from omni_mcp.federation.federation import Federation
 from omni_mcp.gateway.capabilities import CapabilityMap, Collected, collect_capabilities
@@ -127,10 +128,15 @@ class Runtime:
                 self._withhold(name, f"startup failed: {type(error).__name__}: {error}")
         withheld = {name for name, state in self.states.items() if state.withheld}
         self.capabilities = collected.capabilities.without(withheld)
-        await anyio.to_thread.run_sync(self._record_servers)
-        await anyio.to_thread.run_sync(self.sync_defaults)
-        default_org = self.settings.tenancy.default_organization
-        await anyio.to_thread.run_sync(lambda: self.tenancy.ensure_organization(default_org, actor="system"))
+        await anyio.to_thread.run_sync(self._write_startup_rows)
+
+    def _write_startup_rows(self) -> None:
+        # Processes starting together on one database would insert the same rows (a unique-key violation
+        # that stopped one of them): one at a time, under the lock that already serializes migrations.
+        with migrate.migration_lock(self.engine):
+            self._record_servers()
+            self.sync_defaults()
+            self.tenancy.ensure_organization(self.settings.tenancy.default_organization, actor="system")
 
     @property
     def tenancy(self) -> TenancyService:
