@@ -151,7 +151,8 @@ def captured_logs(request: pytest.FixtureRequest) -> Iterator[tuple[io.StringIO,
     finally:
         logger.remove()
         logger.configure(patcher=lambda record: None)
-        logger.add(sys.stderr)
+        # Looked up per message: the stream pytest captures for the test running then, not this one's.
+        logger.add(lambda message: sys.stderr.write(message))
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
 
