@@ -47,7 +47,7 @@ async def test_an_api_key_allow_list_covers_federated_tools(gateway: RunningGate
     names, echoed = await call_with_key(gateway, only_echo, "py_echo")
     assert names == {"py_echo"} and echoed == "py:k"
     _, refused = await call_with_key(gateway, only_echo, "py_steps")
-    assert "Permission denied" in refused and "not in its tool list" in refused
+    assert "Permission denied" in refused and "not in its allow-list" in refused
 
 
 async def test_per_tool_rate_limits_and_audit_apply(gateway: RunningGateway) -> None:
