@@ -3,7 +3,6 @@ key prefixes are remembered briefly without pushing known keys out of the cache.
 
 from __future__ import annotations
 
-import os
 import secrets
 import string
 from collections.abc import Iterator
@@ -23,8 +22,9 @@ from omni_mcp.settings import DatabaseSettings
 from omni_mcp.tenancy.models import Organization
 from omni_mcp.testing import RunningGateway, make_test_settings, serve_in_thread
 from tests.auth_probe import ProbePlugin
+from tests.redis_for_tests import redis_url_for_tests
 
-REDIS_URL = os.environ.get("OMNI_MCP_TEST_REDIS_URL")
+REDIS_URL = redis_url_for_tests(default=None)
 INITIALIZE = {
     "jsonrpc": "2.0",
     "id": 41,

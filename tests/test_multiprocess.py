@@ -15,11 +15,12 @@ import redis
 from cryptography.fernet import Fernet
 
 from omni_mcp.testing import TEST_DATABASE_ENV, free_port, fresh_database_url
+from tests.redis_for_tests import redis_url_for_tests
 from tests.test_cli import wait_for_health
 
 pytestmark = pytest.mark.anyio
 
-REDIS_URL = os.environ.get("OMNI_MCP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = str(redis_url_for_tests())
 PROPAGATION_LIMIT_SECONDS = 1.0
 
 
