@@ -104,7 +104,7 @@ def wait_for_health(base: str, process: subprocess.Popen[bytes], log: Path) -> N
 def test_the_plugin_is_discovered_through_its_entry_point(served: str) -> None:
     health = httpx.get(served + "/health").json()
     assert health["plugins"]["perplexity"]["status"] == "healthy"
-    assert health["plugins"]["perplexity"]["version"] == "0.1.0"
+    assert health["plugins"]["perplexity"]["version"] == "0.2.0"
 
 
 HAPPY: list[tuple[str, dict[str, Any], str]] = [

@@ -1,3 +1,3 @@
 """Perplexity for omni-mcp: search, ask, reason, research, compare and summarize over Perplexity's API."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
