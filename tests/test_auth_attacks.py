@@ -48,6 +48,10 @@ def run_in_server(gateway: RunningGateway, change: Any) -> Any:
     return future.result(timeout=30)
 
 
+# Long enough for the fixture to use the key before it expires, even on a busy machine.
+EXPIRES_IN = 5
+
+
 @pytest.fixture(scope="module")
 def setup() -> Iterator[Setup]:
     with running_issuer() as issuer, fresh_database_url() as url:
@@ -81,14 +85,15 @@ def setup() -> Iterator[Setup]:
                 "acme-admin": service.create("acme", role="admin", actor="test").key,
                 "revoked": service.create("acme", role="admin", actor="test").key,
                 "expired": service.create(
-                    "acme", role="admin", actor="test", expires_in=timedelta(seconds=1)
+                    "acme", role="admin", actor="test", expires_in=timedelta(seconds=EXPIRES_IN)
                 ).key,
             }
+            expires_at = time.monotonic() + EXPIRES_IN
             # Both work, and are cached, before one is revoked (in this process) and the other expires.
             for name in ("revoked", "expired"):
                 assert post(gateway, bearer(keys[name])).status_code == 200
             run_in_server(gateway, lambda: service.revoke(keys["revoked"][:12], actor="test"))
-            time.sleep(1.1)
+            time.sleep(max(0.0, expires_at - time.monotonic()) + 0.1)  # until the key's expiry has passed
             yield Setup(gateway, issuer, keys)
 
 
