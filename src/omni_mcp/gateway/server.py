@@ -30,6 +30,9 @@ from omni_mcp.ratelimit.limiter import RATE_LIMITED
 from omni_mcp.redaction import redact_secrets
 from omni_mcp.runtime import Runtime
 from omni_mcp.storage.store import PluginStore
+from omni_mcp.tasks.handlers import install_tasks
+from omni_mcp.tasks.runner import TaskRunner, process_id
+from omni_mcp.tasks.store import TaskStore
 
 PAGE_SIZE = 500
 
@@ -203,6 +206,7 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
     # Registered after construction: the constructor warns that logging is deprecated in 2026-07-28,
     # but handshake-era clients still send logging/setLevel and must get an answer.
     server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, set_logging_level)
+    install_tasks(server, runtime, TaskRunner(TaskStore(runtime.engine, process_id()), runtime.settings.tasks))
     return server
 
 

@@ -1,0 +1,1 @@
+"""Durable MCP tasks: a task-augmented `tools/call` runs in the background; its state lives in the database."""
