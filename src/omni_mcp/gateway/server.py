@@ -206,7 +206,9 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
     # Registered after construction: the constructor warns that logging is deprecated in 2026-07-28,
     # but handshake-era clients still send logging/setLevel and must get an answer.
     server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, set_logging_level)
-    install_tasks(server, runtime, TaskRunner(TaskStore(runtime.engine, process_id()), runtime.settings.tasks))
+    install_tasks(
+        server, runtime, TaskRunner(TaskStore(runtime.engine, process_id()), runtime.settings.tasks)
+    )
     return server
 
 

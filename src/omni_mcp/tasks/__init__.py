@@ -1,1 +1,2 @@
-"""Durable MCP tasks: a task-augmented `tools/call` runs in the background; its state lives in the database."""
+"""Durable MCP tasks: a task-augmented `tools/call` runs in the background,
+its state in the database."""

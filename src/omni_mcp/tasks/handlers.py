@@ -1,13 +1,14 @@
-"""The tasks surface of the gateway's MCP server: task-augmented tools/call, tasks/get, tasks/cancel, tasks/update.
+"""The tasks surface of the MCP server: task-augmented tools/call, tasks/get, tasks/cancel, tasks/update.
 
-2026-07-28 (tasks extension, SEP-2663): a client that declares `io.modelcontextprotocol/tasks` (for the session
-or in one request's `_meta`) and calls a tool whose `execution.taskSupport` is optional or required gets a
+2026-07-28 (tasks extension, SEP-2663): a client that declares `io.modelcontextprotocol/tasks` (for the
+session or in one request's `_meta`) and calls a tool whose `execution.taskSupport` is optional or required gets a
 CreateTaskResult at once; the call runs in the background and its outcome is stored with the task.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import mcp.types as types
@@ -71,7 +72,9 @@ def _task_middleware(server: Server[Any], runtime: Runtime, runner: TaskRunner) 
         async def work() -> dict[str, Any]:
             result = await entry.handler(ctx, typed)
             if isinstance(result, types.InputRequiredResult):
-                raise MCPError(types.INVALID_REQUEST, "This tool asked for input, which tasks cannot carry yet")
+                raise MCPError(
+                    types.INVALID_REQUEST, "This tool asked for input, which tasks cannot carry yet"
+                )
             if isinstance(result, BaseModel):
                 return result.model_dump(by_alias=True, exclude_none=True, mode="json")
             return dict(result or {})
@@ -95,6 +98,9 @@ def _task_middleware(server: Server[Any], runtime: Runtime, runner: TaskRunner) 
             raise MCPError(HEADER_MISMATCH, "Mcp-Name header does not match the request body's 'taskId'")
         owner = await owner_of(ctx)
         record = await runner.store.get(owner, task.task_id)
+        if record is not None and runner.lease_expired(record):
+            await runner.store.reap(timedelta(seconds=settings.lease))  # its runner died: fail it now
+            record = await runner.store.get(owner, task.task_id)
         if record is None:  # also another caller's task: no hint that it exists
             raise MCPError(types.INVALID_PARAMS, f"Unknown task: {task.task_id}")
         if ctx.method == "tasks/get":
@@ -121,7 +127,7 @@ def _task_middleware(server: Server[Any], runtime: Runtime, runner: TaskRunner) 
             if support == "required":
                 raise MCPError(
                     MISSING_REQUIRED_CLIENT_CAPABILITY,
-                    f"Tool '{params.get('name')}' runs only as a task: declare the {TASKS_EXTENSION} extension",
+                    f"Tool '{params.get('name')}' runs only as a task: declare {TASKS_EXTENSION}",
                     {"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}},
                 )
             return await call_next(ctx)

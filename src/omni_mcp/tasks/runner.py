@@ -19,10 +19,11 @@ import mcp.types as types
 from loguru import logger
 from mcp.shared.exceptions import MCPError
 
+from omni_mcp.db.models import utcnow
 from omni_mcp.redaction import redact_secrets
 from omni_mcp.settings import TasksSettings
-from omni_mcp.tasks.models import CANCELLED, COMPLETED, FAILED
-from omni_mcp.tasks.store import TaskStore
+from omni_mcp.tasks.models import ACTIVE_STATUSES, CANCELLED, COMPLETED, FAILED, TaskRecord
+from omni_mcp.tasks.store import TaskStore, as_utc
 
 Work = Callable[[], Awaitable[dict[str, Any]]]
 """Runs the tool call; returns its result as a wire dict, or raises MCPError for a protocol-level failure."""
@@ -43,6 +44,13 @@ class TaskRunner:
         self._running[task_id] = asyncio.get_running_loop().create_task(self._run(task_id, work))
         if self._heartbeat is None or self._heartbeat.done():
             self._heartbeat = asyncio.get_running_loop().create_task(self._keep_leases())
+
+    def lease_expired(self, record: TaskRecord) -> bool:
+        """An active task whose runner has not renewed its lease in time (it died, or lost the database)."""
+        if record.status not in ACTIVE_STATUSES:
+            return False
+        heartbeat = as_utc(record.heartbeat_at)
+        return utcnow() - heartbeat > timedelta(seconds=self.settings.lease)
 
     def stop(self, task_id: str) -> None:
         """Stop this process's work on a task (its status is already terminal in the database)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio.to_thread
@@ -148,12 +148,17 @@ class TaskStore:
         with Session(self._engine) as session:
             stale = session.execute(
                 update(TaskRecord)
-                .where(col(TaskRecord.status).in_(ACTIVE_STATUSES), col(TaskRecord.heartbeat_at) < now - lease)
+                .where(
+                    col(TaskRecord.status).in_(ACTIVE_STATUSES), col(TaskRecord.heartbeat_at) < now - lease
+                )
                 .values(
                     status=FAILED,
                     updated_at=now,
                     status_message="The process running this task stopped",
-                    error={"code": -32603, "message": "The process running this task stopped before it finished"},
+                    error={
+                        "code": -32603,
+                        "message": "The process running this task stopped before it finished",
+                    },
                 )
             )
             session.execute(delete(TaskRecord).where(col(TaskRecord.expires_at) <= now))
@@ -163,5 +168,10 @@ class TaskStore:
 
 def iso(moment: datetime) -> str:
     """ISO-8601 in UTC with a Z, as the wire wants (SQLite gives naive datetimes back)."""
-    text = moment.replace(tzinfo=None).isoformat(timespec="milliseconds")
+    text = as_utc(moment).replace(tzinfo=None).isoformat(timespec="milliseconds")
     return f"{text}Z"
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes (stored in UTC); PostgreSQL aware ones in its session zone."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -39,7 +39,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_tasks_organization_id"), ["organization_id"], unique=False)
-        batch_op.create_index("ix_tasks_owner_recent", ["organization_id", "owner", "created_at"], unique=False)
+        batch_op.create_index(
+            "ix_tasks_owner_recent", ["organization_id", "owner", "created_at"], unique=False
+        )
         batch_op.create_index("ix_tasks_expires_at", ["expires_at"], unique=False)
 
 
