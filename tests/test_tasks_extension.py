@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 import httpx2
+import mcp
 import pytest
 from sqlmodel import Session
 
@@ -205,7 +206,12 @@ async def test_an_expired_task_is_gone(gateway: RunningGateway) -> None:
 
 
 async def test_tools_list_declares_each_tools_task_support(gateway: RunningGateway) -> None:
-    tools = {tool["name"]: tool for tool in (await Caller(gateway).result("tools/list", {}))["tools"]}
-    assert tools["jobs_wait"]["execution"] == {"taskSupport": "optional"}
-    assert tools["jobs_only_task"]["execution"] == {"taskSupport": "required"}
-    assert "execution" not in tools["jobs_sync"]
+    # `execution` is a handshake-era Tool field; the 2026-07-28 Tool shape has none.
+    async with mcp.Client(gateway.mcp_url, mode="legacy") as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    assert (
+        tools["jobs_wait"].execution is not None and tools["jobs_wait"].execution.task_support == "optional"
+    )
+    assert tools["jobs_only_task"].execution is not None
+    assert tools["jobs_only_task"].execution.task_support == "required"
+    assert tools["jobs_sync"].execution is None

@@ -1,8 +1,8 @@
 """The tasks surface of the MCP server: task-augmented tools/call, tasks/get, tasks/cancel, tasks/update.
 
 2026-07-28 (tasks extension, SEP-2663): a client that declares `io.modelcontextprotocol/tasks` (for the
-session or in one request's `_meta`) and calls a tool whose `execution.taskSupport` is optional or required gets a
-CreateTaskResult at once; the call runs in the background and its outcome is stored with the task.
+session or in one request's `_meta`) and calls a tool whose `execution.taskSupport` is optional or required
+gets a CreateTaskResult at once; the call runs in the background and its outcome is stored with the task.
 """
 
 from __future__ import annotations
