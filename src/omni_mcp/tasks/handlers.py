@@ -70,14 +70,17 @@ def _task_middleware(server: Server[Any], runtime: Runtime, runner: TaskRunner) 
         typed = entry.params_type.model_validate(dict(params), by_name=False)
 
         async def work() -> dict[str, Any]:
-            result = await entry.handler(ctx, typed)
-            if isinstance(result, types.InputRequiredResult):
-                raise MCPError(
-                    types.INVALID_REQUEST, "This tool asked for input, which tasks cannot carry yet"
-                )
-            if isinstance(result, BaseModel):
-                return result.model_dump(by_alias=True, exclude_none=True, mode="json")
-            return dict(result or {})
+            current = typed
+            while True:
+                result = await entry.handler(ctx, current)
+                if not isinstance(result, types.InputRequiredResult):
+                    return _wire(result)
+                # The tool asked the client for input (SEP-2322): the task waits in input_required, and the
+                # tool runs again with the answers, as a multi-round call would.
+                requests = _wire(result).get("inputRequests") or {}
+                answers = await runner.input(record.id, requests)
+                again = {**_wire(typed), "inputResponses": answers, "requestState": result.request_state}
+                current = entry.params_type.model_validate(again, by_name=False)
 
         runner.start(record.id, work)
         return create_task_result(record)
@@ -108,6 +111,9 @@ def _task_middleware(server: Server[Any], runtime: Runtime, runner: TaskRunner) 
         if ctx.method == "tasks/cancel":
             await runner.store.cancel(owner, record.id)
             runner.stop(record.id)
+        elif task.input_responses:
+            await runner.store.answer(owner, record.id, task.input_responses)
+            runner.answered(record.id)
         return {"resultType": "complete"}  # cancel and update acks carry no task envelope
 
     async def middleware(ctx: Ctx, call_next: CallNext) -> HandlerResult:
@@ -134,6 +140,12 @@ def _task_middleware(server: Server[Any], runtime: Runtime, runner: TaskRunner) 
         return await call_tool_as_task(ctx, params)
 
     return middleware
+
+
+def _wire(result: Any) -> dict[str, Any]:
+    if isinstance(result, BaseModel):
+        return result.model_dump(by_alias=True, exclude_none=True, mode="json")
+    return dict(result or {})
 
 
 def _task_support(runtime: Runtime, name: Any) -> str | None:

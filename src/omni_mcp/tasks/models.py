@@ -36,6 +36,10 @@ class TaskRecord(OrgScoped, SQLModel, table=True):
     status_message: str | None = Field(default=None, max_length=2000)
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     error: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    input_requests: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """While `input_required`: the requests (by key) the client has not answered yet."""
+    input_responses: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """The answers delivered by tasks/update for the current round."""
     ttl_ms: int
     poll_interval_ms: int
     runner: str = Field(max_length=100)

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+import anyio
 import mcp.types as types
 from loguru import logger
 from mcp.shared.exceptions import MCPError
@@ -25,6 +26,7 @@ from omni_mcp.settings import TasksSettings
 from omni_mcp.tasks.models import ACTIVE_STATUSES, CANCELLED, COMPLETED, FAILED, TaskRecord
 from omni_mcp.tasks.store import TaskStore, as_utc
 
+INPUT_POLL_SECONDS = 0.5
 Work = Callable[[], Awaitable[dict[str, Any]]]
 """Runs the tool call; returns its result as a wire dict, or raises MCPError for a protocol-level failure."""
 
@@ -39,11 +41,37 @@ class TaskRunner:
         self.settings = settings
         self._running: dict[str, asyncio.Task[None]] = {}
         self._heartbeat: asyncio.Task[None] | None = None
+        self._wakes: dict[str, asyncio.Event] = {}
 
     def start(self, task_id: str, work: Work) -> None:
         self._running[task_id] = asyncio.get_running_loop().create_task(self._run(task_id, work))
         if self._heartbeat is None or self._heartbeat.done():
             self._heartbeat = asyncio.get_running_loop().create_task(self._keep_leases())
+
+    async def input(self, task_id: str, input_requests: dict[str, Any]) -> dict[str, Any]:
+        """Park the task until the client has answered every request (through tasks/update, on any process);
+        returns the answers. Raises CancelledError if the task stopped meanwhile."""
+        await self.store.await_input(task_id, input_requests)
+        wake = self._wakes.setdefault(task_id, asyncio.Event())
+        try:
+            while True:
+                record = await self.store.peek(task_id)
+                if record is None or record.status not in ACTIVE_STATUSES:
+                    raise asyncio.CancelledError
+                if not record.input_requests:
+                    await self.store.resume(task_id)
+                    return dict(record.input_responses or {})
+                wake.clear()
+                with anyio.move_on_after(INPUT_POLL_SECONDS):  # answers given to another process
+                    await wake.wait()
+        finally:
+            self._wakes.pop(task_id, None)
+
+    def answered(self, task_id: str) -> None:
+        """tasks/update recorded answers: let a waiting task of this process look at once."""
+        wake = self._wakes.get(task_id)
+        if wake is not None:
+            wake.set()
 
     def lease_expired(self, record: TaskRecord) -> bool:
         """An active task whose runner has not renewed its lease in time (it died, or lost the database)."""

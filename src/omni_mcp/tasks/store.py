@@ -17,6 +17,7 @@ from omni_mcp.tasks.models import (
     ACTIVE_STATUSES,
     CANCELLED,
     FAILED,
+    INPUT_REQUIRED,
     WORKING,
     TaskRecord,
 )
@@ -61,6 +62,22 @@ class TaskStore:
             return False
         await self.finish(task_id, CANCELLED, message="Cancelled by the client")
         return True
+
+    async def await_input(self, task_id: str, input_requests: dict[str, Any]) -> None:
+        """Park an active task in `input_required` until the client answers `input_requests`."""
+        await anyio.to_thread.run_sync(self._await_input, task_id, input_requests)
+
+    async def answer(self, owner: TaskOwner, task_id: str, responses: dict[str, Any]) -> None:
+        """Record the caller's answers to pending input requests (unknown keys are ignored)."""
+        await anyio.to_thread.run_sync(self._answer, owner, task_id, responses)
+
+    async def peek(self, task_id: str) -> TaskRecord | None:
+        """The task as its runner sees it (no caller scope: the runner owns it)."""
+        return await anyio.to_thread.run_sync(self._peek, task_id)
+
+    async def resume(self, task_id: str) -> bool:
+        """Back to `working` once every input request is answered; False if no longer active."""
+        return await anyio.to_thread.run_sync(self._resume, task_id)
 
     async def heartbeat(self, task_ids: list[str]) -> set[str]:
         """Refresh this process's lease on its running tasks; returns those no longer active (cancelled
@@ -122,6 +139,57 @@ class TaskStore:
                 update(TaskRecord)
                 .where(col(TaskRecord.id) == task_id, col(TaskRecord.status).in_(ACTIVE_STATUSES))
                 .values(status=status, result=result, error=error, status_message=message, updated_at=now)
+            )
+            session.commit()
+            return bool(getattr(changed, "rowcount", 0))
+
+    def _await_input(self, task_id: str, input_requests: dict[str, Any]) -> None:
+        with Session(self._engine) as session:
+            session.execute(
+                update(TaskRecord)
+                .where(col(TaskRecord.id) == task_id, col(TaskRecord.status).in_(ACTIVE_STATUSES))
+                .values(
+                    status=INPUT_REQUIRED,
+                    input_requests=input_requests,
+                    input_responses={},
+                    status_message="Waiting for input from the client",
+                    updated_at=utcnow(),
+                )
+            )
+            session.commit()
+
+    def _answer(self, owner: TaskOwner, task_id: str, responses: dict[str, Any]) -> None:
+        with org_session(self._engine, owner.organization_id) as session:
+            record = session.exec(
+                select(TaskRecord)
+                .where(TaskRecord.id == task_id, TaskRecord.owner == owner.caller)
+                .with_for_update()
+            ).first()
+            if record is None or record.status != INPUT_REQUIRED:
+                return
+            pending = dict(record.input_requests or {})
+            answered = dict(record.input_responses or {})
+            for key, response in responses.items():
+                if key in pending:
+                    answered[key] = response
+                    del pending[key]
+            record.input_requests, record.input_responses, record.updated_at = pending, answered, utcnow()
+            session.add(record)
+            session.commit()
+
+    def _peek(self, task_id: str) -> TaskRecord | None:
+        with Session(self._engine) as session:
+            record = session.get(TaskRecord, task_id)
+            if record is not None:
+                session.expunge(record)
+            return record
+
+    def _resume(self, task_id: str) -> bool:
+        with Session(self._engine) as session:
+            changed = session.execute(
+                update(TaskRecord)
+                .where(col(TaskRecord.id) == task_id, col(TaskRecord.status) == INPUT_REQUIRED)
+                .values(status=WORKING, input_requests=None, status_message=None, updated_at=utcnow())
             )
             session.commit()
             return bool(getattr(changed, "rowcount", 0))

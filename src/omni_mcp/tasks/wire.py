@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from omni_mcp.tasks.models import COMPLETED, FAILED, TaskRecord
+from omni_mcp.tasks.models import COMPLETED, FAILED, INPUT_REQUIRED, TaskRecord
 from omni_mcp.tasks.store import iso
 
 TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
@@ -36,6 +36,8 @@ def detailed_task(record: TaskRecord) -> dict[str, Any]:
     detailed = {"resultType": "complete", **task_fields(record)}
     if record.status == COMPLETED and record.result is not None:
         detailed["result"] = record.result
+    if record.status == INPUT_REQUIRED and record.input_requests:
+        detailed["inputRequests"] = record.input_requests
     if record.status == FAILED and record.error is not None:
         detailed["error"] = record.error
     return detailed

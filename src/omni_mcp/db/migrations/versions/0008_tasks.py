@@ -27,6 +27,8 @@ def upgrade() -> None:
         sa.Column("status_message", sa.String(length=2000), nullable=True),
         sa.Column("result", sa.JSON(), nullable=True),
         sa.Column("error", sa.JSON(), nullable=True),
+        sa.Column("input_requests", sa.JSON(), nullable=True),
+        sa.Column("input_responses", sa.JSON(), nullable=True),
         sa.Column("ttl_ms", sa.Integer(), nullable=False),
         sa.Column("poll_interval_ms", sa.Integer(), nullable=False),
         sa.Column("runner", sa.String(length=100), nullable=False),
