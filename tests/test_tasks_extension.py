@@ -11,10 +11,11 @@ from typing import Any
 import anyio
 import httpx2
 import mcp
+import mcp.types as types
 import pytest
 from sqlmodel import Session
 
-from omni_mcp import ToolGroup, hookimpl
+from omni_mcp import CallContext, ToolGroup, hookimpl
 from omni_mcp.db.models import utcnow
 from omni_mcp.default_plugins.api_keys import api_key_service
 from omni_mcp.tasks.models import TaskRecord
@@ -40,6 +41,22 @@ async def wait(label: str = "") -> str:
 async def only_task() -> str:
     """Runs only as a task."""
     return "ran as a task"
+
+
+@jobs.tool(task_support="optional")
+async def ask(ctx: CallContext) -> str | types.InputRequiredResult:
+    """Asks the client two questions at once, then answers with both replies."""
+    answers = ctx.input_responses or {}
+    first, second = answers.get("first"), answers.get("second")
+    if not isinstance(first, types.ElicitResult) or not isinstance(second, types.ElicitResult):
+        question = types.ElicitRequest(
+            params=types.ElicitRequestFormParams(
+                message="Name?",
+                requested_schema={"type": "object", "properties": {"name": {"type": "string"}}},
+            )
+        )
+        return types.InputRequiredResult(input_requests={"first": question, "second": question})
+    return f"{(first.content or {}).get('name')} and {(second.content or {}).get('name')}"
 
 
 @jobs.tool
@@ -215,3 +232,23 @@ async def test_tools_list_declares_each_tools_task_support(gateway: RunningGatew
     assert tools["jobs_only_task"].execution is not None
     assert tools["jobs_only_task"].execution.task_support == "required"
     assert tools["jobs_sync"].execution is None
+
+
+async def test_a_task_waits_for_every_input_and_then_runs_again_with_the_answers(
+    gateway: RunningGateway,
+) -> None:
+    caller = Caller(gateway)
+    task_id = (await caller.result("tools/call", {"name": "jobs_ask", "arguments": {}}))["taskId"]
+    with anyio.fail_after(20):
+        while (task := await caller.result("tasks/get", {"taskId": task_id}))["status"] != "input_required":
+            await anyio.sleep(0.05)
+    assert set(task["inputRequests"]) == {"first", "second"}
+    reply = {"action": "accept", "content": {"name": "Ada"}}
+    ack = await caller.result("tasks/update", {"taskId": task_id, "inputResponses": {"first": reply}})
+    assert ack["resultType"] == "complete" and "status" not in ack
+    partly = await caller.result("tasks/get", {"taskId": task_id})
+    assert partly["status"] == "input_required" and set(partly["inputRequests"]) == {"second"}
+    other = {"action": "accept", "content": {"name": "Grace"}}
+    await caller.result("tasks/update", {"taskId": task_id, "inputResponses": {"second": other}})
+    done = await caller.settled(task_id)
+    assert done["status"] == "completed" and done["result"]["content"][0]["text"] == "Ada and Grace"
