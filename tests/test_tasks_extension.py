@@ -240,7 +240,10 @@ async def test_a_task_waits_for_every_input_and_then_runs_again_with_the_answers
     caller = Caller(gateway)
     task_id = (await caller.result("tools/call", {"name": "jobs_ask", "arguments": {}}))["taskId"]
     with anyio.fail_after(20):
-        while (task := await caller.result("tasks/get", {"taskId": task_id}))["status"] != "input_required":
+        while True:
+            task = await caller.result("tasks/get", {"taskId": task_id})
+            if task["status"] == "input_required":
+                break
             await anyio.sleep(0.05)
     assert set(task["inputRequests"]) == {"first", "second"}
     reply = {"action": "accept", "content": {"name": "Ada"}}
