@@ -82,8 +82,8 @@ def gateway() -> Iterator[RunningGateway]:
 class Caller:
     """Speaks the 2026-07-28 wire directly: the SDK client has no tasks-extension surface yet."""
 
-    def __init__(self, gateway: RunningGateway, key: str | None = None, *, tasks: bool = True) -> None:
-        self.url = gateway.mcp_url
+    def __init__(self, url: str, key: str | None = None, *, tasks: bool = True) -> None:
+        self.url = url
         self.headers = {"Authorization": f"Bearer {key}"} if key else {}
         self.tasks = tasks
 
@@ -130,7 +130,7 @@ class Caller:
 
 
 async def test_a_task_runs_in_the_background_and_its_result_is_stored(gateway: RunningGateway) -> None:
-    caller = Caller(gateway)
+    caller = Caller(gateway.mcp_url)
     created = await caller.result("tools/call", {"name": "jobs_wait", "arguments": {"label": "bg"}})
     assert created["resultType"] == "task" and created["status"] == "working"
     assert isinstance(created["ttlMs"], int) and "result" not in created
@@ -145,7 +145,7 @@ async def test_a_task_runs_in_the_background_and_its_result_is_stored(gateway: R
 
 
 async def test_cancel_is_sticky_and_acknowledged_without_the_task(gateway: RunningGateway) -> None:
-    caller = Caller(gateway)
+    caller = Caller(gateway.mcp_url)
     created = await caller.result("tools/call", {"name": "jobs_only_task", "arguments": {}})
     done = await caller.settled(created["taskId"])
     assert done["status"] == "completed"
@@ -158,8 +158,8 @@ async def test_another_caller_of_the_same_organization_is_refused_every_task_met
     gateway: RunningGateway,
 ) -> None:
     keys = api_key_service(gateway.runtime)
-    owner = Caller(gateway, keys.create("default", role="member", actor="t").key)
-    other = Caller(gateway, keys.create("default", role="member", actor="t").key)
+    owner = Caller(gateway.mcp_url, keys.create("default", role="member", actor="t").key)
+    other = Caller(gateway.mcp_url, keys.create("default", role="member", actor="t").key)
     created = await owner.result("tools/call", {"name": "jobs_only_task", "arguments": {}})
     task_id = created["taskId"]
     await owner.settled(task_id)
@@ -175,7 +175,7 @@ async def test_another_caller_of_the_same_organization_is_refused_every_task_met
 async def test_without_the_extension_task_methods_and_task_only_tools_are_refused(
     gateway: RunningGateway,
 ) -> None:
-    plain = Caller(gateway, tasks=False)
+    plain = Caller(gateway.mcp_url, tasks=False)
     assert await plain.error_code("tasks/get", {"taskId": "x"}) == -32021
     answer = await plain.request("tools/call", {"name": "jobs_only_task", "arguments": {}})
     assert answer["error"]["code"] == -32021
@@ -185,7 +185,7 @@ async def test_without_the_extension_task_methods_and_task_only_tools_are_refuse
 
 
 async def test_removed_methods_and_unknown_tasks_get_the_protocol_errors(gateway: RunningGateway) -> None:
-    caller = Caller(gateway)
+    caller = Caller(gateway.mcp_url)
     assert await caller.error_code("tasks/result", {"taskId": "x"}) == -32601
     assert await caller.error_code("tasks/list", {}) == -32601
     assert await caller.error_code("tasks/get", {"taskId": "no-such-task"}) == -32602
@@ -195,7 +195,7 @@ async def test_removed_methods_and_unknown_tasks_get_the_protocol_errors(gateway
 
 
 async def test_a_task_whose_runner_died_is_failed_when_read(gateway: RunningGateway) -> None:
-    caller = Caller(gateway)
+    caller = Caller(gateway.mcp_url)
     created = await caller.result("tools/call", {"name": "jobs_only_task", "arguments": {}})
     await caller.settled(created["taskId"])
     with Session(gateway.runtime.engine) as session:  # a task a vanished process left `working`
@@ -210,7 +210,7 @@ async def test_a_task_whose_runner_died_is_failed_when_read(gateway: RunningGate
 
 
 async def test_an_expired_task_is_gone(gateway: RunningGateway) -> None:
-    caller = Caller(gateway)
+    caller = Caller(gateway.mcp_url)
     created = await caller.result("tools/call", {"name": "jobs_only_task", "arguments": {}})
     await caller.settled(created["taskId"])
     with Session(gateway.runtime.engine) as session:
@@ -237,7 +237,7 @@ async def test_tools_list_declares_each_tools_task_support(gateway: RunningGatew
 async def test_a_task_waits_for_every_input_and_then_runs_again_with_the_answers(
     gateway: RunningGateway,
 ) -> None:
-    caller = Caller(gateway)
+    caller = Caller(gateway.mcp_url)
     task_id = (await caller.result("tools/call", {"name": "jobs_ask", "arguments": {}}))["taskId"]
     with anyio.fail_after(20):
         while True:
