@@ -4,6 +4,7 @@ sees it."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -26,14 +27,14 @@ TASKS = "io.modelcontextprotocol/tasks"
 VERSION = "2026-07-28"
 
 jobs = ToolGroup("jobs")
-release = anyio.Event()
+release = threading.Event()  # set by the test, waited for on the server's own thread
 
 
 @jobs.tool(task_support="optional")
 async def wait(label: str = "") -> str:
     """Finishes once the test lets it (or at once with label 'now')."""
     if label != "now":
-        await release.wait()
+        await anyio.to_thread.run_sync(release.wait)
     return f"done {label}"
 
 

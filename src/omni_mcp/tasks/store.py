@@ -43,6 +43,10 @@ class TaskStore:
         """The task, or None when it does not exist, expired, or belongs to another caller."""
         return await anyio.to_thread.run_sync(self._get, owner, task_id)
 
+    async def recent(self, owner: TaskOwner, offset: int, limit: int) -> list[TaskRecord]:
+        """The caller's live tasks, newest first."""
+        return await anyio.to_thread.run_sync(self._recent, owner, offset, limit)
+
     async def finish(
         self,
         task_id: str,
@@ -124,6 +128,23 @@ class TaskStore:
             if record is not None:
                 session.expunge(record)
             return record
+
+    def _recent(self, owner: TaskOwner, offset: int, limit: int) -> list[TaskRecord]:
+        with org_session(self._engine, owner.organization_id) as session:
+            records = session.exec(
+                select(TaskRecord)
+                .where(
+                    TaskRecord.organization_id == owner.organization_id,
+                    TaskRecord.owner == owner.caller,
+                    col(TaskRecord.expires_at) > utcnow(),
+                )
+                .order_by(col(TaskRecord.created_at).desc(), col(TaskRecord.id).desc())
+                .offset(offset)
+                .limit(limit)
+            ).all()
+            for record in records:
+                session.expunge(record)
+            return list(records)
 
     def _finish(
         self,

@@ -41,3 +41,28 @@ def detailed_task(record: TaskRecord) -> dict[str, Any]:
     if record.status == FAILED and record.error is not None:
         detailed["error"] = record.error
     return detailed
+
+
+RELATED_TASK_META = "io.modelcontextprotocol/related-task"
+
+
+def legacy_task(record: TaskRecord) -> dict[str, Any]:
+    """The 2025-11-25 Task (SEP-1686): `ttl` and `pollInterval` in milliseconds."""
+    task: dict[str, Any] = {
+        "taskId": record.id,
+        "status": record.status,
+        "createdAt": iso(record.created_at),
+        "lastUpdatedAt": iso(record.updated_at),
+        "ttl": record.ttl_ms,
+        "pollInterval": record.poll_interval_ms,
+    }
+    if record.status_message:
+        task["statusMessage"] = record.status_message
+    return task
+
+
+def legacy_payload(record: TaskRecord) -> dict[str, Any]:
+    """tasks/result of a completed task: the tool's result, tied to its task in `_meta`."""
+    result = dict(record.result or {})
+    result["_meta"] = {**(result.get("_meta") or {}), RELATED_TASK_META: {"taskId": record.id}}
+    return result
