@@ -14,9 +14,10 @@ import httpx2
 import mcp
 import mcp.types as types
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from omni_mcp import CallContext, ToolGroup, hookimpl
+from omni_mcp.audit.models import CallLog
 from omni_mcp.db.models import utcnow
 from omni_mcp.default_plugins.api_keys import api_key_service
 from omni_mcp.tasks.models import TaskRecord
@@ -58,6 +59,12 @@ async def ask(ctx: CallContext) -> str | types.InputRequiredResult:
         )
         return types.InputRequiredResult(input_requests={"first": question, "second": question})
     return f"{(first.content or {}).get('name')} and {(second.content or {}).get('name')}"
+
+
+@jobs.tool(task_support="optional")
+async def audited() -> str:
+    """Called once, as a task, by the audit test."""
+    return "audited"
 
 
 @jobs.tool
@@ -256,3 +263,17 @@ async def test_a_task_waits_for_every_input_and_then_runs_again_with_the_answers
     await caller.result("tasks/update", {"taskId": task_id, "inputResponses": {"second": other}})
     done = await caller.settled(task_id)
     assert done["status"] == "completed" and done["result"]["content"][0]["text"] == "Ada and Grace"
+
+
+async def test_a_task_is_audited_once_with_its_final_outcome(gateway: RunningGateway) -> None:
+    caller = Caller(gateway.mcp_url)
+    created = await caller.result("tools/call", {"name": "jobs_audited", "arguments": {}})
+    assert (await caller.settled(created["taskId"]))["status"] == "completed"
+    with anyio.fail_after(20):
+        while True:  # the call audit is written in batches: poll the table
+            with Session(gateway.runtime.engine) as session:
+                rows = session.exec(select(CallLog).where(CallLog.name == "jobs_audited")).all()
+            if rows:
+                break
+            await anyio.sleep(0.05)
+    assert [(row.kind, row.outcome) for row in rows] == [("tool", "ok")]
