@@ -14,9 +14,10 @@
 #
 # How checks are counted (from each scenario's checks.json, not from the suite's exit code):
 #   scored      every scenario of 0.1.16's active suite; for the alpha runs, the scenarios the revision's
-#               requirement set (requirements/<revision>.yaml in the suite) lists under `server`.
-#   unscored    the alpha runs' `not_scored` scenarios (the tasks-* extension, pending and
-#               added-after-release ones). They run and their failures are listed as `unscored: ...`, but
+#               requirement set (requirements/<revision>.yaml in the suite) lists under `server`, plus
+#               its `not_scored` scenarios of reason `extension` (the tasks-* ones: omni-mcp implements
+#               the tasks extension, so they count).
+#   unscored    the alpha runs' other `not_scored` scenarios (pending and added-after-release ones). They run and their failures are listed as `unscored: ...`, but
 #               they never count as passed or failed: the suite itself does not score them.
 #   expected    a failing check (scored or not) named in scripts/conformance-baseline.yml for that run:
 #               listed as `expected: ...` with the baseline's reason, never counted as failed.
@@ -219,7 +220,9 @@ function score(spec) {
     const requirements = YAML.parse(fs.readFileSync(requirementsPath, "utf8"));
     scored = new Set(requirements.server ?? []);
     for (const item of requirements.not_scored ?? []) {
-      if (item.leg === "server") unscoredReason.set(item.scenario, item.reason);
+      if (item.leg !== "server") continue;
+      if (item.reason === "extension") scored.add(item.scenario); // the tasks extension: we implement it
+      else unscoredReason.set(item.scenario, item.reason);
     }
   }
 

@@ -435,6 +435,17 @@ class FederationSettings(_Section):
     max_backoff_seconds: float = Field(30.0, gt=0, description="Longest wait before reconnecting.")
 
 
+class TasksSettings(_Section):
+    """Durable tasks (the MCP tasks extension): how long results are kept and how often clients poll."""
+
+    default_ttl: float = Field(3600.0, gt=0, description="Seconds a task and its result are kept by default.")
+    max_ttl: float = Field(86400.0, gt=0, description="The longest ttl a client may ask for, in seconds.")
+    poll_interval: float = Field(1.0, gt=0, description="Seconds between polls suggested to clients.")
+    lease: float = Field(
+        30.0, gt=0, description="Seconds without a heartbeat after which a running task counts as failed."
+    )
+
+
 class Settings(BaseSettings):
     """The whole configuration of one omni-mcp process."""
 
@@ -457,6 +468,7 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
     federation: FederationSettings = Field(default_factory=FederationSettings)
+    tasks: TasksSettings = Field(default_factory=TasksSettings)
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,

@@ -197,3 +197,43 @@ async def test_errors_are_clear(served: str, fake: FakePerplexity, era: str) -> 
     assert invalid.is_error
     assert text_of(invalid).startswith("Invalid arguments for tool 'perplexity_search'")
     assert "argument 'max_results'" in text_of(invalid)
+
+
+async def tasks_request(served: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """One 2026-07-28 request declaring the tasks extension (the SDK client has no tasks surface yet)."""
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}},
+    }
+    headers = {
+        "MCP-Protocol-Version": "2026-07-28",
+        "Mcp-Method": method,
+        "Accept": "application/json, text/event-stream",
+    }
+    headers["Mcp-Name"] = params.get("name") or params.get("taskId") or ""
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": {**params, "_meta": meta}}
+    async with httpx.AsyncClient(timeout=30) as http:
+        answer: dict[str, Any] = (await http.post(served + "/mcp", json=body, headers=headers)).json()
+    assert "result" in answer, answer
+    result: dict[str, Any] = answer["result"]
+    return result
+
+
+async def test_cancelling_a_research_task_closes_the_upstream_stream(
+    served: str, fake: FakePerplexity
+) -> None:
+    fake.enqueue("/chat/completions", Behaviour(paragraphs=400, chunk_delay=0.02))
+    call = {"name": "perplexity_research", "arguments": {"messages": user("a task")}}
+    task = await tasks_request(served, "tools/call", call)
+    assert task["resultType"] == "task"
+    await anyio.to_thread.run_sync(
+        lambda: fake.wait_until(
+            lambda: any(r.frames_sent > 0 for r in fake.to("/chat/completions")), timeout=10
+        )
+    )
+    ack = await tasks_request(served, "tasks/cancel", {"taskId": task["taskId"]})
+    assert ack["resultType"] == "complete"
+    (request,) = fake.to("/chat/completions")
+    await anyio.to_thread.run_sync(lambda: fake.wait_until(lambda: request.disconnected, timeout=5))
+    assert not request.completed and request.frames_sent < 400
+    assert (await tasks_request(served, "tasks/get", {"taskId": task["taskId"]}))["status"] == "cancelled"

@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 import mcp.types as types
 from pydantic import BaseModel
@@ -22,6 +22,7 @@ from omni_mcp.redaction import redact_secrets
 
 MAX_TOOL_NAME_LENGTH = 64
 NAMESPACE_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+TaskSupport = Literal["forbidden", "optional", "required"]
 LOCAL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,6 +56,8 @@ class ToolDefinition:
     output_schema: dict[str, Any] | None = None
     permission: str | None = None
     """A permission needed to see and call this tool, beyond tools:call (e.g. "services:manage")."""
+    task_support: TaskSupport | None = None
+    """`execution.taskSupport`: whether a client may (optional) or must (required) run the call as a task."""
 
     @property
     def name(self) -> str:
@@ -68,6 +71,7 @@ class ToolDefinition:
             input_schema=self.signature.json_schema(),
             output_schema=self.output_schema,
             annotations=self.annotations,
+            execution=types.ToolExecution(task_support=self.task_support) if self.task_support else None,
         )
 
 
@@ -106,6 +110,7 @@ class ToolGroup:
         output_schema: dict[str, Any] | type[BaseModel] | None = None,
         input_schema: dict[str, Any] | None = None,
         permission: str | None = None,
+        task_support: TaskSupport | None = None,
     ) -> Callable[[F], F]: ...
 
     def tool(
@@ -119,10 +124,13 @@ class ToolGroup:
         output_schema: dict[str, Any] | type[BaseModel] | None = None,
         input_schema: dict[str, Any] | None = None,
         permission: str | None = None,
+        task_support: TaskSupport | None = None,
     ) -> Any:
         """Decorator registering `fn` as a tool; usable bare or with keyword options.
 
         The input schema comes from `fn`'s type hints, unless `input_schema` gives a JSON Schema verbatim.
+        `task_support` ("optional" or "required") lets clients of the MCP tasks extension run a long call as a
+        durable task; unset (or "forbidden"), the tool is always called synchronously.
         """
 
         def register(func: F) -> F:
@@ -135,6 +143,7 @@ class ToolGroup:
                 output_schema=output_schema,
                 input_schema=input_schema,
                 permission=permission,
+                task_support=task_support,
             )
             return func
 
@@ -151,6 +160,7 @@ class ToolGroup:
         output_schema: dict[str, Any] | type[BaseModel] | None = None,
         input_schema: dict[str, Any] | None = None,
         permission: str | None = None,
+        task_support: TaskSupport | None = None,
     ) -> ToolDefinition:
         local_name = name or func.__name__
         if not LOCAL_NAME_PATTERN.match(local_name):
@@ -176,6 +186,7 @@ class ToolGroup:
             annotations=annotations,
             output_schema=output_schema,
             permission=permission,
+            task_support=task_support,
         )
         self._tools[local_name] = definition
         return definition

@@ -30,6 +30,9 @@ from omni_mcp.ratelimit.limiter import RATE_LIMITED
 from omni_mcp.redaction import redact_secrets
 from omni_mcp.runtime import Runtime
 from omni_mcp.storage.store import PluginStore
+from omni_mcp.tasks.handlers import HANDSHAKE_TASKS_CAPABILITY, install_tasks
+from omni_mcp.tasks.runner import TaskRunner, process_id
+from omni_mcp.tasks.store import TaskStore
 
 PAGE_SIZE = 500
 
@@ -63,9 +66,11 @@ class GatewayServer(Server[Any]):
         every_list_changes = NotificationOptions(
             prompts_changed=True, resources_changed=True, tools_changed=True
         )
-        return super().create_initialization_options(
+        options = super().create_initialization_options(
             notification_options or every_list_changes, experimental_capabilities, extensions
         )
+        options.capabilities.tasks = HANDSHAKE_TASKS_CAPABILITY  # `initialize` is handshake-era only
+        return options
 
 
 def build_mcp_server(runtime: Runtime) -> Server[Any]:
@@ -203,6 +208,9 @@ def build_mcp_server(runtime: Runtime) -> Server[Any]:
     # Registered after construction: the constructor warns that logging is deprecated in 2026-07-28,
     # but handshake-era clients still send logging/setLevel and must get an answer.
     server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, set_logging_level)
+    install_tasks(
+        server, runtime, TaskRunner(TaskStore(runtime.engine, process_id()), runtime.settings.tasks)
+    )
     return server
 
 

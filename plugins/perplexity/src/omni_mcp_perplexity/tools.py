@@ -228,7 +228,7 @@ async def reason(
     return await _answer(ctx, "reason", _last_user(messages), completion, strip_thinking, Answer)
 
 
-@perplexity.tool(annotations=_WEB, output_schema=Answer, title="Deep research")
+@perplexity.tool(annotations=_WEB, output_schema=Answer, title="Deep research", task_support="optional")
 async def research(
     ctx: CallContext,
     messages: Messages,
@@ -243,9 +243,9 @@ async def research(
 ) -> ToolResult:
     """Deep, multi-source research into a detailed cited report (sonar-deep-research). Takes minutes.
 
-    Progress notifications report what has streamed so far; cancelling the call stops the research
-    upstream. The run is bounded by the organization's research_timeout setting and by the gateway's
-    tool_timeout.
+    Progress notifications report what has streamed so far; cancelling the call (or its task: clients of
+    the MCP tasks extension run it as one) stops the research upstream. The run is bounded by the
+    organization's research_timeout setting and by the gateway's tool_timeout.
     """
     progress = _ResearchProgress(ctx)
 

@@ -7,6 +7,7 @@ from omni_mcp_conformance_fixture import __version__
 from omni_mcp_conformance_fixture.multi_round import multi_round
 from omni_mcp_conformance_fixture.prompts import PROMPTS
 from omni_mcp_conformance_fixture.resources import RESOURCES
+from omni_mcp_conformance_fixture.tasks import confirm, failing, multi, protocol, slow
 from omni_mcp_conformance_fixture.tools import json_schema, test
 
 __all__ = ["__version__", "register_prompts", "register_resources", "register_tools"]
@@ -14,7 +15,7 @@ __all__ = ["__version__", "register_prompts", "register_resources", "register_to
 
 @hookimpl
 def register_tools() -> list[ToolGroup]:
-    return [test, multi_round, json_schema]
+    return [test, multi_round, json_schema, slow, failing, protocol, confirm, multi]
 
 
 @hookimpl
