@@ -3,7 +3,7 @@ Retry-After, and failures mapped to exceptions whose messages are fit for a user
 
     async with upstream_client(timeout=30) as http:
         response = await send_with_retries(
-            http, lambda: http.build_request("GET", url, headers=auth), retry=RetryPolicy(), secrets=[key]
+            http, lambda: http.build_request("GET", url, headers=auth), retry=RetryPolicy()
         )
         raise_for_status(response, service="Acme", secrets=[key])
 
@@ -109,7 +109,6 @@ async def send_with_retries(
     wait_hint: Callable[[httpx.Response], float | None] | None = None,
     on_retry: OnRetry | None = None,
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
-    secrets: Sequence[str] = (),
 ) -> httpx.Response:
     """Send the request `build()` makes, retrying what is safe to retry, and return the last response.
 
@@ -131,12 +130,11 @@ async def send_with_retries(
             nothing_sent = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
             if not nothing_sent and not idempotent:
                 raise  # it may have been applied: the caller says so in its own words
-            reason = redact_secrets(f"{_host(request)}: {_describe(error)}", list(secrets))
+            reason = _transport_reason(request, error)
             if not await _retrying(
                 attempt, retry.wait(attempt, None), reason, retry, give_up_at, on_retry, sleep
             ):
-                verb = "cannot connect to" if nothing_sent else "no usable answer from"
-                raise ApiUnavailable(f"{verb} {reason}", attempts=attempt + 1) from None
+                raise ApiUnavailable(reason, attempts=attempt + 1) from None
             attempt += 1
             continue
         why = _retry_reason(response, retry, retry_reason)
@@ -250,12 +248,18 @@ def _retry_reason(
     return extra(response) if extra is not None else None
 
 
+def _transport_reason(request: httpx.Request, error: httpx.HTTPError) -> str:
+    """What went wrong, by the error's kind only: an exception's text may quote what was sent."""
+    host, kind = _host(request), type(error).__name__
+    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
+        return f"could not connect to {host} ({kind})"
+    if isinstance(error, httpx.TimeoutException):
+        return f"no answer from {host} in time ({kind})"
+    return f"the connection to {host} failed ({kind})"
+
+
 def _host(request: httpx.Request) -> str:
     return request.url.host or str(request.url)
-
-
-def _describe(error: httpx.HTTPError) -> str:
-    return str(error) or type(error).__name__
 
 
 def _clip(text: str) -> str:

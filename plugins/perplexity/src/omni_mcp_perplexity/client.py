@@ -185,7 +185,6 @@ class PerplexityClient:
                 stream=True,
                 give_up_at=give_up_at,
                 on_retry=retrying,
-                secrets=[self._api_key],
             )
         except ApiUnavailable as error:
             raise PerplexityError(
