@@ -17,13 +17,13 @@ from omni_mcp import (
     Prompt,
     Resource,
     ResourceTemplate,
-    RunningGateway,
     ToolGroup,
     hookimpl,
     prompt,
     resource,
     resource_template,
 )
+from omni_mcp.testing import RunningGateway
 
 ERAS = ["legacy", "2026-07-28"]
 

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from omni_mcp.runtime import Runtime
     from omni_mcp.settings import Settings, load_settings
     from omni_mcp.storage.store import PluginStore
-    from omni_mcp.testing import RunningGateway, make_test_settings, serve_in_thread
     from omni_mcp.upstream import retry_after_seconds
     from omni_mcp.upstream_http import (
         ApiAuthError,
@@ -96,7 +95,6 @@ _WHERE = {
         "omni_mcp.auth.permissions",
     ),
     **dict.fromkeys(["prompt", "resource", "resource_template"], "omni_mcp.capabilities.declare"),
-    **dict.fromkeys(["RunningGateway", "make_test_settings", "serve_in_thread"], "omni_mcp.testing"),
     **dict.fromkeys(
         [
             "ApiAuthError",
@@ -181,12 +179,8 @@ PLUGIN_API = [
     "ApiUnavailable",
     "retry_after_seconds",
     "redact_secrets",
-    # testing a plugin against a real server
-    "RunningGateway",
-    "make_test_settings",
-    "serve_in_thread",
 ]
-"""What a plugin uses."""
+"""What a plugin uses. Its tests use `omni_mcp.testing` (pytest fixtures; needs pytest, so not here)."""
 
 EMBEDDING_API = [
     "Runtime",
@@ -229,7 +223,6 @@ __all__ = [
     "ResourceNotFound",
     "ResourceTemplate",
     "RetryPolicy",
-    "RunningGateway",
     "Runtime",
     "Settings",
     "ToolError",
@@ -242,7 +235,6 @@ __all__ = [
     "error_detail",
     "hookimpl",
     "load_settings",
-    "make_test_settings",
     "prompt",
     "raise_for_status",
     "redact_secrets",
@@ -250,6 +242,5 @@ __all__ = [
     "resource_template",
     "retry_after_seconds",
     "send_with_retries",
-    "serve_in_thread",
     "upstream_client",
 ]
