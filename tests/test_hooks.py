@@ -67,6 +67,15 @@ def test_public_api_is_exactly_all() -> None:
     assert set(omni_mcp.__all__) == (public - modules) | {"__version__"}
 
 
+def test_all_is_the_plugin_api_and_the_embedding_api_each_name_once() -> None:
+    plugin_api, embedding_api = omni_mcp.PLUGIN_API, omni_mcp.EMBEDDING_API
+    assert len(set(plugin_api)) == len(plugin_api) and len(set(embedding_api)) == len(embedding_api)
+    assert not set(plugin_api) & set(embedding_api)
+    assert sorted(omni_mcp.__all__) == sorted([*plugin_api, *embedding_api])
+    for name in omni_mcp.__all__:
+        getattr(omni_mcp, name)  # each resolves
+
+
 class Settings(BaseModel):
     api_key: str
 

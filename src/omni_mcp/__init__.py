@@ -6,6 +6,26 @@ from omni_mcp.__about__ import __version__
 
 if TYPE_CHECKING:
     from omni_mcp.app import create_app
+    from omni_mcp.auth.errors import (
+        AuthenticationError,
+        InvalidCredential,
+        OrganizationRefused,
+        VerifierUnavailable,
+    )
+    from omni_mcp.auth.permissions import (
+        ALL_PERMISSIONS,
+        APIKEYS_MANAGE,
+        AUDIT_READ,
+        MEMBERS_MANAGE,
+        ORGANIZATIONS_MANAGE,
+        PROMPTS_READ,
+        PROMPTS_WRITE,
+        RESOURCES_READ,
+        RESOURCES_WRITE,
+        SERVICES_MANAGE,
+        TOOLS_CALL,
+    )
+    from omni_mcp.capabilities.declare import prompt, resource, resource_template
     from omni_mcp.capabilities.prompts import Prompt, PromptArgument
     from omni_mcp.capabilities.resources import Resource, ResourceNotFound, ResourceTemplate
     from omni_mcp.capabilities.tools import ToolError, ToolGroup, ToolResult
@@ -17,6 +37,20 @@ if TYPE_CHECKING:
     from omni_mcp.settings import Settings, load_settings
     from omni_mcp.storage.store import PluginStore
     from omni_mcp.upstream import retry_after_seconds
+    from omni_mcp.upstream_http import (
+        ApiAuthError,
+        ApiError,
+        ApiNotFound,
+        ApiRateLimited,
+        ApiRejected,
+        ApiUnavailable,
+        RetryPolicy,
+        attempts_of,
+        error_detail,
+        raise_for_status,
+        send_with_retries,
+        upstream_client,
+    )
 
 # Each name is imported on first use: the application alone pulls in the SDK's server, alembic and the
 # database layer, and `omni-mcp --version` (or a CLI command that needs none of it) should not wait.
@@ -40,6 +74,44 @@ _WHERE = {
     "load_settings": "omni_mcp.settings",
     "PluginStore": "omni_mcp.storage.store",
     "retry_after_seconds": "omni_mcp.upstream",
+    **dict.fromkeys(
+        ["AuthenticationError", "InvalidCredential", "OrganizationRefused", "VerifierUnavailable"],
+        "omni_mcp.auth.errors",
+    ),
+    **dict.fromkeys(
+        [
+            "ALL_PERMISSIONS",
+            "APIKEYS_MANAGE",
+            "AUDIT_READ",
+            "MEMBERS_MANAGE",
+            "ORGANIZATIONS_MANAGE",
+            "PROMPTS_READ",
+            "PROMPTS_WRITE",
+            "RESOURCES_READ",
+            "RESOURCES_WRITE",
+            "SERVICES_MANAGE",
+            "TOOLS_CALL",
+        ],
+        "omni_mcp.auth.permissions",
+    ),
+    **dict.fromkeys(["prompt", "resource", "resource_template"], "omni_mcp.capabilities.declare"),
+    **dict.fromkeys(
+        [
+            "ApiAuthError",
+            "ApiError",
+            "ApiNotFound",
+            "ApiRateLimited",
+            "ApiRejected",
+            "ApiUnavailable",
+            "RetryPolicy",
+            "attempts_of",
+            "error_detail",
+            "raise_for_status",
+            "send_with_retries",
+            "upstream_client",
+        ],
+        "omni_mcp.upstream_http",
+    ),
 }
 
 
@@ -57,25 +129,118 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-__all__ = [
+PLUGIN_API = [
+    # declaring capabilities
+    "hookimpl",
+    "ToolGroup",
+    "ToolResult",
+    "ToolError",
+    "Prompt",
+    "PromptArgument",
+    "prompt",
+    "Resource",
+    "ResourceTemplate",
+    "ResourceNotFound",
+    "resource",
+    "resource_template",
+    "Health",
+    # what a handler is given
+    "CallContext",
     "Actor",
+    "PluginStore",
+    # authentication hooks' errors, and the permission names a tool may require
+    "AuthenticationError",
+    "InvalidCredential",
+    "OrganizationRefused",
+    "VerifierUnavailable",
+    "ALL_PERMISSIONS",
+    "APIKEYS_MANAGE",
+    "AUDIT_READ",
+    "MEMBERS_MANAGE",
+    "ORGANIZATIONS_MANAGE",
+    "PROMPTS_READ",
+    "PROMPTS_WRITE",
+    "RESOURCES_READ",
+    "RESOURCES_WRITE",
+    "SERVICES_MANAGE",
+    "TOOLS_CALL",
+    # calling an upstream HTTP API
+    "RetryPolicy",
+    "send_with_retries",
+    "raise_for_status",
+    "attempts_of",
+    "upstream_client",
+    "error_detail",
+    "ApiError",
+    "ApiAuthError",
+    "ApiNotFound",
+    "ApiRateLimited",
+    "ApiRejected",
+    "ApiUnavailable",
+    "retry_after_seconds",
+    "redact_secrets",
+]
+"""What a plugin uses. Its tests use `omni_mcp.testing` (pytest fixtures; needs pytest, so not here)."""
+
+EMBEDDING_API = [
+    "Runtime",
+    "Settings",
+    "create_app",
+    "load_settings",
+    "__version__",
+]
+"""What a program that embeds the gateway uses."""
+
+# Both lists above, literally: type checkers and linters read only a literal __all__ (a test keeps it so).
+__all__ = [
+    "ALL_PERMISSIONS",
+    "APIKEYS_MANAGE",
+    "AUDIT_READ",
+    "MEMBERS_MANAGE",
+    "ORGANIZATIONS_MANAGE",
+    "PROMPTS_READ",
+    "PROMPTS_WRITE",
+    "RESOURCES_READ",
+    "RESOURCES_WRITE",
+    "SERVICES_MANAGE",
+    "TOOLS_CALL",
+    "Actor",
+    "ApiAuthError",
+    "ApiError",
+    "ApiNotFound",
+    "ApiRateLimited",
+    "ApiRejected",
+    "ApiUnavailable",
+    "AuthenticationError",
     "CallContext",
     "Health",
+    "InvalidCredential",
+    "OrganizationRefused",
     "PluginStore",
     "Prompt",
     "PromptArgument",
     "Resource",
     "ResourceNotFound",
     "ResourceTemplate",
+    "RetryPolicy",
     "Runtime",
     "Settings",
     "ToolError",
     "ToolGroup",
     "ToolResult",
+    "VerifierUnavailable",
     "__version__",
+    "attempts_of",
     "create_app",
+    "error_detail",
     "hookimpl",
     "load_settings",
+    "prompt",
+    "raise_for_status",
     "redact_secrets",
+    "resource",
+    "resource_template",
     "retry_after_seconds",
+    "send_with_retries",
+    "upstream_client",
 ]

@@ -2,54 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
 import click
 from loguru import logger
 
 from omni_mcp.__about__ import __version__
-from omni_mcp.settings import Settings, SettingsError, load_settings
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def config_option(fn: F) -> F:
-    return click.option(
-        "--config",
-        "config_file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="TOML settings file (default: $OMNI_MCP_CONFIG).",
-    )(fn)
-
-
-def json_option(fn: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")(fn)
-
-
-def settings_or_exit(config_file: Path | None, **overrides: dict[str, Any]) -> Settings:
-    try:
-        return load_settings(config_file, **overrides)
-    except SettingsError as error:
-        raise click.ClickException(str(error)) from None
-
-
-def emit(data: Any, as_json: bool, lines: list[str]) -> None:
-    if as_json:
-        click.echo(json.dumps(data, indent=2, default=str))
-    else:
-        click.echo("\n".join(lines) if lines else "(none)")
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="omni-mcp")
-def cli() -> None:
-    """omni-mcp: many MCP servers behind one gateway, for many organizations."""
+from omni_mcp.cli_common import cli, config_option, emit, json_option, settings_or_exit
+from omni_mcp.settings import SettingsError, load_settings
 
 
 @cli.command()
@@ -242,7 +205,7 @@ def _each_hook_error(host: Any, group: click.Group) -> list[tuple[str, str]]:
     return errors
 
 
-# The configuration commands live in their own module; importing it registers them on `cli`.
+# The other command modules register on `cli` when imported; they import only cli_common, never this.
 from omni_mcp import cli_auth, cli_config, cli_manage  # noqa: E402, F401
 from omni_mcp import cli_client as _client_commands  # noqa: E402, F401  (client-config, call)
 from omni_mcp.federation import cli as _upstream_commands  # noqa: E402, F401  (upstream ...)

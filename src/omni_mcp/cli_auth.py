@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from omni_mcp.cli import cli, config_option, emit, json_option
-from omni_mcp.cli_config import CLI_ACTOR, run
+from omni_mcp.cli_common import CLI_ACTOR, cli, config_option, emit, json_option, run
 from omni_mcp.tenancy.models import ROLES
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import click
 
-from omni_mcp.cli import cli, config_option, settings_or_exit
+from omni_mcp.cli_common import cli, config_option, settings_or_exit
 from omni_mcp.settings import Settings
 
 CLIENTS = ("claude-desktop", "claude-code", "cursor", "vscode", "windsurf", "http")
@@ -91,7 +91,7 @@ def client_config_command(
 
 
 def _create_key(config_file: Path | None, organization: str | None, role: str, label: str) -> str:
-    from omni_mcp.cli_config import CLI_ACTOR, run
+    from omni_mcp.cli_common import CLI_ACTOR, run
     from omni_mcp.default_plugins.api_keys import api_key_service
 
     def create(rt: Any) -> str:

@@ -7,55 +7,22 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-import anyio
 import click
 
-from omni_mcp.cli import cli, config_option, emit, json_option, settings_or_exit
+from omni_mcp.cli_common import (
+    CLI_ACTOR,
+    cli,
+    config_option,
+    emit,
+    json_option,
+    run,
+)
 
 if TYPE_CHECKING:  # imported when a command runs: `omni-mcp --help` should not load the database layer
     from omni_mcp.runtime import Runtime
-
-T = TypeVar("T")
-CLI_ACTOR = "cli"
-
-
-@contextmanager
-def configuration(config_file: Path | None) -> Iterator[Runtime]:
-    """A runtime with plugins collected and the database ready, for one command; errors become one line."""
-    from omni_mcp.app import prepare_database
-    from omni_mcp.db.engine import create_db_engine
-    from omni_mcp.errors import StartupError
-    from omni_mcp.plugins import get_plugin_manager
-    from omni_mcp.runtime import Runtime
-    from omni_mcp.tenancy.service import ConfigError
-
-    settings = settings_or_exit(config_file)
-    try:
-        engine = create_db_engine(settings.database)
-        runtime = Runtime(settings, get_plugin_manager(settings.plugins), engine)
-    except StartupError as error:  # e.g. a data folder that cannot hold the database
-        raise click.ClickException(str(error)) from None
-    try:
-        prepare_database(runtime)
-        anyio.run(runtime.prepare)
-        runtime.sync_defaults()
-        # The default organization exists from the first command on, not only once `serve` ran.
-        runtime.tenancy.ensure_organization(settings.tenancy.default_organization, actor="system")
-        yield runtime
-    except (ConfigError, StartupError) as error:
-        raise click.ClickException(str(error)) from None
-    finally:
-        runtime.engine.dispose()
-
-
-def run(config_file: Path | None, change: Callable[[Runtime], T]) -> T:
-    with configuration(config_file) as runtime:
-        return change(runtime)
 
 
 def read_spec(path: Path) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from omni_mcp.cli import cli, config_option, emit, json_option
-from omni_mcp.cli_config import CLI_ACTOR, member, org, run
+from omni_mcp.cli_common import CLI_ACTOR, cli, config_option, emit, json_option, run
+from omni_mcp.cli_config import member, org
 
 
 def confirm(yes: bool, question: str) -> None:

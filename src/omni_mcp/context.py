@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import mcp.types as types
 from loguru import logger as _root_logger
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
     from omni_mcp.gateway.events import ChangeEvents
     from omni_mcp.storage.store import PluginStore
+
+SettingsModel = TypeVar("SettingsModel", bound=BaseModel)
 
 LOG_LEVELS: tuple[types.LoggingLevel, ...] = (
     "debug",
@@ -70,7 +72,7 @@ class CallContext:
     logger: Logger = field(default=_root_logger)
     sdk: ServerRequestContext[Any, Any] | None = field(default=None, repr=False)
     events: ChangeEvents | None = field(default=None, repr=False)
-    store: PluginStore | None = field(default=None, repr=False)
+    store: PluginStore = field(kw_only=True, repr=False)
     """Records this plugin keeps for the calling organization (isolated from every other organization)."""
     input_responses: dict[str, Any] | None = None
     """2026-07-28 multi-round tools: the client's answers to the input requests of the previous round."""
@@ -78,6 +80,23 @@ class CallContext:
     """2026-07-28 multi-round tools: the state this tool returned last round (verified by the gateway)."""
     deadline: float | None = None
     """When the gateway stops this call (time.monotonic() clock); see time_remaining()."""
+
+    def settings_as(self, model: type[SettingsModel]) -> SettingsModel:
+        """This organization's settings of the plugin as `model` (the plugin's `settings_model`), or a
+        ToolError telling the caller what is missing, e.g. a required API key not set yet."""
+        if isinstance(self.settings, model):
+            return self.settings
+        from omni_mcp.capabilities.tools import ToolError  # that module imports this one
+
+        if self.settings is not None:  # the plugin asked for a model other than the one it declared
+            raise TypeError(
+                f"{self.plugin}'s settings are a {type(self.settings).__name__}, not a {model.__name__}"
+            )
+        reason = self.settings_error or "none are stored"
+        raise ToolError(
+            f"The {self.plugin} settings of organization {self.actor.organization!r} are not usable: "
+            f"{reason}. An organization admin sets them (omni-mcp service set, or the admin UI)."
+        )
 
     def time_remaining(self) -> float | None:
         """Seconds left before the gateway's timeout stops this call, so upstream calls can stop first."""

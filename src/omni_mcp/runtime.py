@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import anyio
 import anyio.from_thread
+import anyio.lowlevel
 import anyio.to_thread
+from anyio.lowlevel import EventLoopToken
 from loguru import logger
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -91,6 +94,8 @@ class Runtime:
         self.rate_limiter = _rate_limiter(settings)
         self._collected: Collected | None = None
         self._tenancy: TenancyService | None = None
+        # Set while start()..stop() serve: committed changes are then announced on that event loop.
+        self._serving: tuple[EventLoopToken, int] | None = None
         # Organizations' own MCP servers (upstreams): a pool of sessions, its lists merged per organization.
         self.federation = Federation(
             settings,
@@ -119,6 +124,7 @@ class Runtime:
         """Prepare, start plugins (withholding failed ones), sync defaults, create the default org."""
         for name, reason in self.plugins.load_errors.items():
             self._withhold(name, reason)
+        self._serving = (anyio.lowlevel.current_token(), threading.get_ident())
         collected = await self.prepare()
         for name, reason in collected.failed.items():
             self._withhold(name, reason)
@@ -142,7 +148,9 @@ class Runtime:
     def tenancy(self) -> TenancyService:
         """The configuration service; every change to organizations goes through it."""
         if self._tenancy is None:
-            models = self._collected.capabilities.settings_models if self._collected else {}
+            if self._collected is None:  # its plugin settings models come from prepare()
+                raise RuntimeError("Runtime.tenancy is read before Runtime.prepare(): await prepare() first")
+            models = self._collected.capabilities.settings_models
             servers = {
                 name: KnownServer(name, info.version, models.get(name))
                 for name, info in self.plugins.info.items()
@@ -173,10 +181,14 @@ class Runtime:
     def configuration_committed(self, slug: str) -> None:
         """After a change to `slug` committed: tell other processes, and drop what this one cached."""
         self.broadcast.published(slug)
-        try:  # in a worker thread of the serving event loop: invalidate there, at once
-            anyio.from_thread.run(self.organization_changed, slug)
-        except RuntimeError:  # a CLI command: no cache here; other processes hear it from the broadcast
-            self.org_configs.invalidate(slug)
+        if self._serving is None:  # a CLI command: no clients here; other processes hear the broadcast
+            self.org_configs.invalidate(None if slug == ALL_ORGANIZATIONS else slug)
+            return
+        token, loop_thread = self._serving
+        if threading.get_ident() == loop_thread:  # on the loop itself: waiting for it would deadlock
+            self.org_configs.invalidate(None if slug == ALL_ORGANIZATIONS else slug)
+            return
+        anyio.from_thread.run(self.organization_changed, slug, token=token)
 
     def load_org_config(self, slug: str) -> OrgConfig:
         """An organization's effective configuration, read from the database now (the cache calls this)."""
@@ -210,6 +222,7 @@ class Runtime:
         async for name, _result, error in self.plugins.call_each("shutdown", reverse=True, runtime=self):
             if error is not None:
                 logger.opt(exception=error).warning("plugin {} failed to shut down cleanly", name)
+        self._serving = None
 
     async def check_health(self) -> dict[str, PluginState]:
         """Ask each plugin that is still served for its health, each bounded by a timeout.

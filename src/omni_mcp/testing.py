@@ -59,6 +59,16 @@ class RunningGateway:
         future = asyncio.run_coroutine_threadsafe(anyio.to_thread.run_sync(change, tenancy), loop)
         return future.result(timeout=30)
 
+    def set_plugin_settings(self, organization: str, plugin: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Give `organization` (created if new) these settings of `plugin`, merged into what it has and
+        validated against the plugin's settings model, as an organization admin would; effective at once."""
+
+        def change(tenancy: TenancyService) -> dict[str, Any]:
+            tenancy.ensure_organization(organization, actor="test")
+            return tenancy.set_service_settings(organization, plugin, values, actor="test")
+
+        return self.configure(change)
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -32,7 +32,7 @@ class UnknownOrganization(LookupError):
 
 
 @dataclass(frozen=True)
-class Owned:
+class ServedItem:
     """A prompt or resource as served to one org: the plugin it belongs to (None for the org's own)."""
 
     plugin: str | None
@@ -44,21 +44,21 @@ class OrgConfig:
     organization_id: int
     slug: str
     enabled_plugins: frozenset[str]
-    prompts: dict[str, Owned]
-    resources: dict[str, Owned]
-    templates: dict[str, Owned]
+    prompts: dict[str, ServedItem]
+    resources: dict[str, ServedItem]
+    templates: dict[str, ServedItem]
     settings: dict[str, BaseModel] = field(default_factory=dict)
     settings_errors: dict[str, str] = field(default_factory=dict)
     listings: Listings = field(default_factory=lambda: Listings([], [], [], []))
     audit_arguments: bool = False
     federated_tools: Mapping[str, Any] = field(default_factory=dict)
-    """Tools of the organization's own upstreams (name -> Owned ToolDefinition), beside the plugins'."""
+    """The organization's own upstreams' tools (name -> gateway Owned[ToolDefinition]), beside plugins'."""
 
     def tool_allowed(self, plugin: str) -> bool:
         return plugin in self.enabled_plugins
 
     def find_tool(self, plugin_tools: Mapping[str, Any], name: str) -> Any | None:
-        """The Owned tool `name` as this organization serves it (a plugin's or an upstream's), or None."""
+        """The tool `name` as this organization serves it (a plugin's or an upstream's), or None."""
         owned = self.federated_tools.get(name) or plugin_tools.get(name)
         return owned if owned is not None and self.tool_allowed(owned.plugin) else None
 
@@ -105,15 +105,15 @@ def load_org_config(
         org_prompts = session.exec(select(OrganizationPrompt)).all()
         org_resources = session.exec(select(OrganizationResource)).all()
 
-    prompts: dict[str, Owned] = {
-        name: Owned(owned.plugin, owned.item)
+    prompts: dict[str, ServedItem] = {
+        name: ServedItem(owned.plugin, owned.item)
         for name, owned in capabilities.prompts.items()
         if owned.plugin in enabled and owned.item.template is None  # code-rendered: not in the database
     }
     # Template prompts are rows (so organizations can override them); the plugin's completer stays code.
     completers = {name: owned.item.complete for name, owned in capabilities.prompts.items()}
     for row, plugin in default_prompts:
-        prompts[row.name] = Owned(
+        prompts[row.name] = ServedItem(
             plugin,
             _prompt(
                 row.name, row.title, row.description, row.arguments, row.template, completers.get(row.name)
@@ -124,7 +124,7 @@ def load_org_config(
             prompts.pop(org_row.name, None)
         elif org_row.template is not None:
             owner = prompts[org_row.name].plugin if org_row.name in prompts else None
-            prompts[org_row.name] = Owned(
+            prompts[org_row.name] = ServedItem(
                 owner,
                 _prompt(
                     org_row.name,
@@ -136,21 +136,21 @@ def load_org_config(
                 ),
             )
 
-    resources: dict[str, Owned] = {
-        uri: Owned(owned.plugin, owned.item)
+    resources: dict[str, ServedItem] = {
+        uri: ServedItem(owned.plugin, owned.item)
         for uri, owned in capabilities.resources.items()
         if owned.plugin in enabled and owned.item.text is None  # dynamic: read by code
     }
     for resource_row, plugin in default_resources:
-        resources[resource_row.uri] = Owned(plugin, _resource(resource_row))
+        resources[resource_row.uri] = ServedItem(plugin, _resource(resource_row))
     for org_resource in org_resources:
         if org_resource.hidden:
             resources.pop(org_resource.uri, None)
         elif org_resource.text is not None:
             owner = resources[org_resource.uri].plugin if org_resource.uri in resources else None
-            resources[org_resource.uri] = Owned(owner, _resource(org_resource))
+            resources[org_resource.uri] = ServedItem(owner, _resource(org_resource))
     templates = {
-        key: Owned(owned.plugin, owned.item)
+        key: ServedItem(owned.plugin, owned.item)
         for key, owned in capabilities.templates.items()
         if owned.plugin in enabled
     }
@@ -169,7 +169,7 @@ def load_org_config(
         )
         for target, extra in merges:
             for key, owned in extra.items():
-                target.setdefault(key, Owned(owned.plugin, owned.item))
+                target.setdefault(key, ServedItem(owned.plugin, owned.item))
     listings = Listings(
         tools=[
             tool

@@ -16,7 +16,7 @@ from omni_mcp.capabilities.prompts import RenderTooLarge, render_template, to_pr
 from omni_mcp.capabilities.resources import ResourceNotFound, to_read_result
 from omni_mcp.capabilities.signatures import ArgumentsError, context_parameter
 from omni_mcp.capabilities.tools import ToolError, error_result, to_call_result
-from omni_mcp.config.effective import OrgConfig, Owned
+from omni_mcp.config.effective import OrgConfig, ServedItem
 from omni_mcp.context import CallContext
 from omni_mcp.gateway.request_state import RequestStateSealer
 from omni_mcp.isolation.escapes import PluginEscape
@@ -207,7 +207,7 @@ class Router:
             raise MCPError(types.INTERNAL_ERROR, f"{what} failed: {_failure(error)}") from None
 
 
-def _find_template(org: OrgConfig, uri: str) -> tuple[Owned, dict[str, str | list[str]]] | None:
+def _find_template(org: OrgConfig, uri: str) -> tuple[ServedItem, dict[str, str | list[str]]] | None:
     for owned in org.templates.values():
         variables = owned.item.match(uri)
         if variables is not None:

@@ -7,9 +7,8 @@ shared between organizations.
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import math
-import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,16 @@ import anyio
 import httpx
 from pydantic import SecretStr
 
-from omni_mcp import redact_secrets, retry_after_seconds
+from omni_mcp import (
+    ApiUnavailable,
+    attempts_of,
+    redact_secrets,
+    send_with_retries,
+    upstream_client,
+)
+from omni_mcp import (
+    RetryPolicy as RetryPolicy,  # the shared policy; re-exported for this plugin's callers
+)
 from omni_mcp_linear import __version__
 from omni_mcp_linear.queries import Document
 from omni_mcp_linear.settings import DEFAULT_BASE_URL
@@ -89,13 +97,10 @@ class Credential:
         return f"Bearer {value}" if self.bearer else value
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try: retries after 429/RATELIMITED/5xx, first backoff (doubling), longest wait."""
-
-    max_retries: int = 3
-    backoff: float = 0.5
-    max_wait: float = 10.0
+LINEAR_RETRY = RetryPolicy(max_retries=3, backoff=0.5, max_wait=10.0)
+"""How hard to try by default: retries after 429/RATELIMITED/5xx, first backoff (doubling), longest wait."""
+MUTATION_RETRY_STATUSES = frozenset({429, 503})
+"""A mutation answered another 5xx may have been applied: it is not sent again."""
 
 
 @dataclass(frozen=True)
@@ -167,15 +172,6 @@ class Page:
         return self.end_cursor if self.has_next_page else None
 
 
-@dataclass
-class _Attempt:
-    """Why the last attempt should be retried, and what Linear said about waiting."""
-
-    reason: str
-    response: httpx.Response | None = None
-    rate_limited: bool = False
-
-
 class LinearClient:
     """Sends GraphQL documents to Linear for one credential. Use as an async context manager."""
 
@@ -191,17 +187,14 @@ class LinearClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or LINEAR_RETRY
         self.rate_limit = RateLimit()
         self._credential = credential
         self._sleep = sleep
         self._on_retry = on_retry
-        self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout),
-            verify=_tls_context(),
-            transport=transport,
-            headers={"user-agent": f"omni-mcp-linear/{__version__}", "accept": "application/json"},
-            follow_redirects=False,  # a redirect must not carry the credential somewhere else
+        self._http = upstream_client(timeout=timeout, transport=transport)
+        self._http.headers.update(
+            {"user-agent": f"omni-mcp-linear/{__version__}", "accept": "application/json"}
         )
 
     def __repr__(self) -> str:  # never show the credential
@@ -222,20 +215,34 @@ class LinearClient:
         """Run one query or mutation and return its `data`, retrying what is safe to retry."""
         body = {"query": document.text, "variables": dict(variables or {}), "operationName": document.name}
         started = time.monotonic()
-        attempt = 0
-        while True:
-            outcome = await self._attempt(body, document)
-            if isinstance(outcome, dict):
-                return outcome
-            if attempt >= self.retry.max_retries:
-                raise self._exhausted(outcome, attempt, time.monotonic() - started)
-            attempt += 1
-            delay = self._delay(outcome, attempt)
-            if self._on_retry is not None:
-                maybe = self._on_retry(attempt, delay, outcome.reason)
-                if maybe is not None:
-                    await maybe
-            await self._sleep(delay)
+        retry = self.retry
+        if document.mutation:
+            retry = dataclasses.replace(retry, statuses=retry.statuses & MUTATION_RETRY_STATUSES)
+        headers = {"authorization": self._credential.header()}
+        try:
+            response = await send_with_retries(
+                self._http,
+                lambda: self._http.build_request("POST", self.base_url, json=body, headers=headers),
+                retry=retry,
+                idempotent=not document.mutation,  # nothing sent (a failed connect) is retried anyway
+                retry_reason=_rate_limited_in_body,
+                wait_hint=_rate_limit_reset,
+                on_retry=self._on_retry,
+                sleep=self._sleep,
+            )
+        except ApiUnavailable as error:
+            raise self._exhausted(str(error), error.attempts - 1, time.monotonic() - started) from None
+        except httpx.TimeoutException:  # a mutation: it may have been applied
+            raise LinearUnavailableError(
+                f"Linear did not answer {document.name} in time; it may or may not have been applied, "
+                "so it was not retried. Check in Linear before trying again."
+            ) from None
+        except httpx.TransportError as error:
+            raise LinearUnavailableError(
+                f"the connection to Linear failed during {document.name} ({type(error).__name__}); "
+                "it may or may not have been applied. Check in Linear before trying again."
+            ) from None
+        return self._read(response, document, attempts_of(response) - 1, time.monotonic() - started)
 
     async def page(
         self, document: Document, variables: Mapping[str, Any], path: Sequence[str]
@@ -269,39 +276,22 @@ class LinearClient:
             if cursor is None or not page.nodes:
                 return
 
-    async def _attempt(self, body: dict[str, Any], document: Document) -> dict[str, Any] | _Attempt:
-        try:
-            response = await self._http.post(
-                self.base_url, json=body, headers={"authorization": self._credential.header()}
-            )
-        except httpx.ConnectError as error:  # nothing was sent: safe to retry even a mutation
-            return _Attempt(f"could not connect to {self._host()} ({type(error).__name__})")
-        except httpx.TimeoutException as error:
-            if document.mutation:  # it may have been applied: retrying could do it twice
-                raise LinearUnavailableError(
-                    f"Linear did not answer {document.name} in time; it may or may not have been applied, "
-                    "so it was not retried. Check in Linear before trying again."
-                ) from None
-            return _Attempt(f"no answer from {self._host()} in time ({type(error).__name__})")
-        except httpx.TransportError as error:
-            if document.mutation:
-                raise LinearUnavailableError(
-                    f"the connection to Linear failed during {document.name} ({type(error).__name__}); "
-                    "it may or may not have been applied. Check in Linear before trying again."
-                ) from None
-            return _Attempt(f"the connection to {self._host()} failed ({type(error).__name__})")
+    def _read(
+        self, response: httpx.Response, document: Document, retries: int, elapsed: float
+    ) -> dict[str, Any]:
+        """The `data` of Linear's final answer, or the error it stands for."""
         self.rate_limit = RateLimit.from_headers(response.headers)
         payload = _json_or_none(response)
         errors = payload.get("errors") if isinstance(payload, dict) else None
         if response.status_code == 429 or _has_code(errors, "RATELIMITED"):
-            return _Attempt("rate limited by Linear", response=response, rate_limited=True)
+            raise self._exhausted("rate limited by Linear", retries, elapsed, rate_limited=True)
         if response.status_code >= 500:
             if document.mutation and response.status_code != 503:  # 503: refused before any work
                 raise LinearUnavailableError(
                     f"Linear answered HTTP {response.status_code} to {document.name}; it may or may not "
                     "have been applied, so it was not retried. Check in Linear before trying again."
                 )
-            return _Attempt(f"Linear answered HTTP {response.status_code}", response=response)
+            raise self._exhausted(f"Linear answered HTTP {response.status_code}", retries, elapsed)
         if errors:
             # Upstreams (and proxies before them) may quote the credential they were sent: never pass it on.
             raise _error_from(errors, response.status_code, self._credential.secret.get_secret_value())
@@ -316,27 +306,18 @@ class LinearClient:
             raise LinearError("Linear answered without data")
         return data
 
-    def _delay(self, outcome: _Attempt, attempt: int) -> float:
-        """Linear's own word first (retry-after, then the reset of an exhausted budget), else backoff."""
-        wait: float | None = None
-        if outcome.response is not None:
-            wait = retry_after_seconds(outcome.response.headers.get("retry-after"))
-            if wait is None and outcome.rate_limited:
-                wait = self.rate_limit.seconds_until_reset(time.time())
-        if wait is None:
-            wait = self.retry.backoff * 2 ** (attempt - 1)
-        return max(0.0, min(wait, self.retry.max_wait))
-
-    def _exhausted(self, outcome: _Attempt, retries: int, elapsed: float) -> LinearError:
+    def _exhausted(
+        self, reason: str, retries: int, elapsed: float, *, rate_limited: bool = False
+    ) -> LinearError:
         tried = f"after {retries} {'retry' if retries == 1 else 'retries'} over {elapsed:.1f} s"
-        if outcome.rate_limited:
+        if rate_limited:
             limits = self.rate_limit.describe(time.time())
             return LinearRateLimitError(
                 f"Linear is rate limiting this organization's requests (RATELIMITED), still {tried}"
                 + (f" ({limits})" if limits else "")
                 + ". Try again later."
             )
-        return LinearUnavailableError(f"Linear is unavailable: {outcome.reason}, {tried}.")
+        return LinearUnavailableError(f"Linear is unavailable: {reason}, {tried}.")
 
     def _host(self) -> str:
         return httpx.URL(self.base_url).host or self.base_url
@@ -387,14 +368,22 @@ def _has_code(errors: Any, code: str) -> bool:
     )
 
 
+def _rate_limited_in_body(response: httpx.Response) -> str | None:
+    """Linear also says RATELIMITED inside a GraphQL answer (HTTP 200 or 400)."""
+    payload = _json_or_none(response)
+    errors = payload.get("errors") if isinstance(payload, dict) else None
+    return "rate limited by Linear" if _has_code(errors, "RATELIMITED") else None
+
+
+def _rate_limit_reset(response: httpx.Response) -> float | None:
+    """When rate limited without Retry-After: wait for the exhausted budget's reset."""
+    if response.status_code != 429 and _rate_limited_in_body(response) is None:
+        return None
+    return RateLimit.from_headers(response.headers).seconds_until_reset(time.time())
+
+
 def _json_or_none(response: httpx.Response) -> Any:
     try:
         return response.json()
     except ValueError:
         return None
-
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """One TLS context for every client: loading CA certificates per call would cost milliseconds."""
-    return ssl.create_default_context()

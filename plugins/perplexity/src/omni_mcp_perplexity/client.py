@@ -8,7 +8,6 @@ fit to show the user; the API key never appears in one.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -16,14 +15,24 @@ from typing import Any, TypeVar
 import anyio
 import httpx
 
-from omni_mcp import redact_secrets, retry_after_seconds
+from omni_mcp import (
+    ApiUnavailable,
+    RetryPolicy,
+    attempts_of,
+    error_detail,
+    redact_secrets,
+    retry_after_seconds,
+    send_with_retries,
+    upstream_client,
+)
 from omni_mcp_perplexity import __version__
 from omni_mcp_perplexity.models import Completion, StreamAssembler, completion_from_json
 from omni_mcp_perplexity.sse import SseEvent, SseParser
 
 T = TypeVar("T")
 
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+__all__ = ["Deadline", "PerplexityClient", "PerplexityError", "RetryPolicy", "error_detail"]
+
 CLOSE_GRACE = 2.0
 """Seconds a cancelled call may spend closing its connection (shielded from the cancellation)."""
 MAX_DETAIL = 300
@@ -62,18 +71,6 @@ class Deadline:
             f"{what} did not finish within {self.seconds:g} s (the '{self.setting}' setting).",
             setting=self.setting,
         )
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_retries: int = 2
-    backoff: float = 1.0
-    max_wait: float = 30.0
-
-    def wait(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds before retry number `attempt + 1`: Retry-After if given, else exponential, both capped."""
-        wanted = retry_after if retry_after is not None else self.backoff * 2**attempt
-        return max(0.0, min(wanted, self.max_wait))
 
 
 class PerplexityClient:
@@ -147,9 +144,7 @@ class PerplexityClient:
         read: Callable[[httpx.Response], Awaitable[T]],
     ) -> T:
         # httpx's own timeouts are a backstop; the deadline below is what normally fires.
-        http = httpx.AsyncClient(
-            timeout=httpx.Timeout(deadline.seconds + 5), transport=self._transport, follow_redirects=False
-        )
+        http = upstream_client(timeout=deadline.seconds + 5, transport=self._transport)
         try:
             with anyio.fail_after(deadline.seconds):
                 response = await self._send(http, path, body, anyio.current_time() + deadline.seconds)
@@ -177,35 +172,31 @@ class PerplexityClient:
             "Accept": "text/event-stream" if body.get("stream") else "application/json",
             "User-Agent": f"omni-mcp-perplexity/{__version__}",
         }
-        attempt = 0
-        while True:
-            request = http.build_request("POST", self.base_url + path, json=body, headers=headers)
-            try:
-                response = await http.send(request, stream=True)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as error:
-                wait = self.retry.wait(attempt, None)
-                if attempt < self.retry.max_retries and anyio.current_time() + wait < give_up_at:
-                    self._notice(f"cannot connect to Perplexity ({_describe(error)}); retrying in {wait:g} s")
-                    await anyio.sleep(wait)
-                    attempt += 1
-                    continue
-                raise PerplexityError(
-                    f"Cannot connect to Perplexity at {self.base_url}: {_describe(error)}. "
-                    "Check the 'base_url' setting and the network.",
-                    setting="base_url",
-                ) from None
-            if response.status_code < 300:
-                return response
-            await response.aread()
-            await response.aclose()
-            if response.status_code in RETRYABLE_STATUS and attempt < self.retry.max_retries:
-                wait = self.retry.wait(attempt, retry_after_seconds(response.headers.get("retry-after")))
-                if anyio.current_time() + wait < give_up_at:
-                    self._notice(f"Perplexity answered HTTP {response.status_code}; retrying in {wait:g} s")
-                    await anyio.sleep(wait)
-                    attempt += 1
-                    continue
-            raise self._error(response, path, attempts=attempt + 1)
+
+        def retrying(_number: int, wait: float, why: str) -> None:
+            self._notice(f"Perplexity: {why}; retrying in {wait:g} s")
+
+        try:
+            response = await send_with_retries(
+                http,
+                lambda: http.build_request("POST", self.base_url + path, json=body, headers=headers),
+                retry=self.retry,
+                idempotent=False,  # a dropped answer may still have been billed: the caller decides
+                stream=True,
+                give_up_at=give_up_at,
+                on_retry=retrying,
+            )
+        except ApiUnavailable as error:
+            raise PerplexityError(
+                f"Cannot connect to Perplexity at {self.base_url}: {error}. "
+                "Check the 'base_url' setting and the network.",
+                setting="base_url",
+            ) from None
+        if response.status_code < 300:
+            return response
+        await response.aread()
+        await response.aclose()
+        raise self._error(response, path, attempts=attempts_of(response))
 
     async def _json(self, response: httpx.Response) -> Any:
         raw = await response.aread()
@@ -305,39 +296,6 @@ async def _take(event: SseEvent, assembler: StreamAssembler, on_chunk: ChunkCall
     if added and on_chunk is not None:
         await on_chunk(assembler)
     return False
-
-
-def error_detail(response: httpx.Response) -> str:
-    """The human part of an error body: JSON error.message, an HTML page's title, or the text itself."""
-    text = response.text.strip()
-    if not text:
-        return ""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        error = data.get("error")
-        if isinstance(error, dict):
-            message = str(error.get("message") or "")
-            kind = error.get("type")
-            return _clip(f"{message} [{kind}]" if kind and message else message or str(kind or ""))
-        for key in ("detail", "message", "error"):
-            if data.get(key):
-                return _clip(str(data[key]))
-        return ""
-    if "html" in response.headers.get("content-type", "") or text.lstrip().startswith("<"):
-        title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
-        heading = re.search(r"<h1[^>]*>(.*?)</h1>", text, re.IGNORECASE | re.DOTALL)
-        found = title or heading
-        page = _clip(re.sub(r"<[^>]+>", "", found.group(1))) if found else ""
-        return f'the server sent an HTML page "{page}"' if page else "the server sent an HTML page"
-    return _clip(text)
-
-
-def _clip(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 1] + "…"
 
 
 def _describe(error: httpx.HTTPError) -> str:

@@ -19,8 +19,6 @@ def search_uri(key: str) -> str:
 
 async def remember(ctx: CallContext, record: dict[str, Any]) -> str | None:
     """Store one result; return its resource URI. A storage failure must not cost the user the answer."""
-    if ctx.store is None:
-        return None
     key = uuid.uuid4().hex
     answer = record.get("answer")
     if isinstance(answer, str) and len(answer) > MAX_ANSWER_CHARS:
@@ -35,12 +33,8 @@ async def remember(ctx: CallContext, record: dict[str, Any]) -> str | None:
 
 
 async def recent(ctx: CallContext, limit: int) -> list[dict[str, Any]]:
-    if ctx.store is None:
-        return []
     return [value for _key, value in await ctx.store.recent(COLLECTION, limit)]
 
 
 async def get(ctx: CallContext, key: str) -> dict[str, Any] | None:
-    if ctx.store is None:
-        return None
     return await ctx.store.get(COLLECTION, key)
