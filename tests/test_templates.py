@@ -53,6 +53,10 @@ def test_good_names_and_uris_are_still_written(gateway: RunningGateway) -> None:
     gateway.configure(
         lambda t: t.set_resource("default", "notes://team/hand%20book?v=2", {"text": "x"}, actor="t")
     )
+    prompt = gateway.configure(lambda t: t.own_prompt("default", "team.weekly-report_2"))
+    resource = gateway.configure(lambda t: t.own_resource("default", "notes://team/hand%20book?v=2"))
+    assert prompt is not None and prompt["template"] == "hi"
+    assert resource is not None and resource["text"] == "x"
 
 
 def test_an_oversized_template_is_refused_by_default(omni_settings: Settings) -> None:
