@@ -96,7 +96,7 @@ def create_app(
                 max_sessions=settings.gateway.max_sessions,
             )
             app.state.loop = asyncio.get_running_loop()
-            observability.start(server, manager)
+            observability.start(server)
             async with manager.run(), anyio.create_task_group() as background:
                 # Other processes' configuration changes (PostgreSQL NOTIFY / Redis) invalidate our cache.
                 background.start_soon(runtime.broadcast.listen, runtime.organization_changed)
@@ -116,6 +116,7 @@ def create_app(
                     mcp_path=settings.gateway.path,
                     on_end=runtime.events.forget,
                 )
+                observability.open_sessions = lambda: len(sessions.sessions)
                 background.start_soon(sessions.close_idle_sessions)
                 _log_ready(runtime)
                 if settings.server.freeze_gc:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import anyio
 from loguru import logger
 from mcp.server.lowlevel.server import Server
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from starlette.middleware import Middleware
@@ -35,7 +35,9 @@ class Observability:
         )
         if self.metrics is not None:
             self.metrics.before_render = self.sample
-        self._manager: StreamableHTTPSessionManager | None = None
+        self.open_sessions: Callable[[], int] | None = None
+        """How many handshake-era sessions are open (the gateway's session guard knows; the SDK does not
+        say)."""
         self._port_server: Any = None
 
     def middleware(self) -> list[Middleware]:
@@ -50,13 +52,12 @@ class Observability:
             )
         ]
 
-    def start(self, server: Server[Any], manager: StreamableHTTPSessionManager) -> None:
+    def start(self, server: Server[Any]) -> None:
         """Hook into the MCP server and the call audit; open the metrics port; set up tracing."""
         if self._settings.tracing.enabled:
             configure_tracing()
         if self.metrics is None:
             return
-        self._manager = manager
         server.middleware.append(count_requests(self.metrics))
         self._runtime.auditor.observers.append(self.metrics.observe_call)
         port = self._settings.metrics.port
@@ -94,11 +95,8 @@ class Observability:
         metrics.audit_pending.set(runtime.auditor.pending)
         metrics.count_total(metrics.audit_records, "written", runtime.auditor.written)
         metrics.count_total(metrics.audit_records, "dropped", runtime.auditor.dropped)
-        if self._manager is not None:
-            # The SDK keeps no public count of its sessions; read its table if it is there.
-            sessions = getattr(self._manager, "_server_instances", None)
-            if isinstance(sessions, dict):
-                metrics.sessions.set(len(sessions))
+        if self.open_sessions is not None:
+            metrics.sessions.set(self.open_sessions())
 
     def close(self) -> None:
         if self._port_server is not None:
