@@ -151,8 +151,9 @@ def captured_logs(request: pytest.FixtureRequest) -> Iterator[tuple[io.StringIO,
     finally:
         logger.remove()
         logger.configure(patcher=lambda record: None)
-        # Looked up per message: the stream pytest captures for the test running then, not this one's.
-        logger.add(lambda message: sys.stderr.write(message))
+        # The process's real stderr (file descriptor 2), which pytest captures per test: not this test's
+        # sys.stderr, and not whatever replaces sys.stderr later (CliRunner's output, for one).
+        logger.add(sys.__stderr__)
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
 
