@@ -43,17 +43,9 @@ class AuditReader:
             col(Organization.id) == col(AuditLog.organization_id),
             isouter=True,
         )
-        if where.organization is not None:
-            query = query.where(AuditLog.organization_id == organization_id(self.engine, where.organization))
-        if where.actor is not None:
-            query = query.where(AuditLog.actor == where.actor)
+        query = self._common(query, AuditLog, where)
         if where.action is not None:
             query = query.where(AuditLog.action == where.action)
-        if where.since is not None:
-            query = query.where(col(AuditLog.created_at) >= where.since)
-        if where.until is not None:
-            query = query.where(col(AuditLog.created_at) < where.until)
-        query = query.order_by(col(AuditLog.id).desc()).limit(_limit(where.limit))
         with Session(self.engine) as session:
             return [
                 {
@@ -74,19 +66,11 @@ class AuditReader:
         query = select(CallLog, Organization.slug).join(
             Organization, col(Organization.id) == col(CallLog.organization_id)
         )
-        if where.organization is not None:
-            query = query.where(CallLog.organization_id == organization_id(self.engine, where.organization))
-        if where.actor is not None:
-            query = query.where(CallLog.actor == where.actor)
+        query = self._common(query, CallLog, where)
         if where.action is not None:
             query = query.where(CallLog.name == where.action)
         if where.outcome is not None:
             query = query.where(CallLog.outcome == where.outcome)
-        if where.since is not None:
-            query = query.where(col(CallLog.created_at) >= where.since)
-        if where.until is not None:
-            query = query.where(col(CallLog.created_at) < where.until)
-        query = query.order_by(col(CallLog.id).desc()).limit(_limit(where.limit))
         with Session(self.engine) as session:
             return [
                 {
@@ -102,6 +86,18 @@ class AuditReader:
                 }
                 for row, slug in session.exec(query).all()
             ]
+
+    def _common(self, query: Any, model: type[AuditLog] | type[CallLog], where: AuditFilter) -> Any:
+        """The filters both audits share (organization, actor, time window), newest first, limited."""
+        if where.organization is not None:
+            query = query.where(model.organization_id == organization_id(self.engine, where.organization))
+        if where.actor is not None:
+            query = query.where(model.actor == where.actor)
+        if where.since is not None:
+            query = query.where(col(model.created_at) >= where.since)
+        if where.until is not None:
+            query = query.where(col(model.created_at) < where.until)
+        return query.order_by(col(model.id).desc()).limit(_limit(where.limit))
 
 
 def _limit(limit: int) -> int:
